@@ -1,0 +1,617 @@
+"""Load the MNIST handwritten-digit data set from the IDX files kept in the repository.
+
+MNIST has 60,000 training and 10,000 test images of 28x28 grey pixels, each
+labelled with the digit 0-9 it shows.  ``load_mnist()`` reads the four files
+from ``data/mnist`` (no internet needed), checks that they are not damaged,
+and returns NumPy arrays ready to feed to a network.
+
+Command line: ``python -m cnnlib.data verify [--dir DIR]`` checks the files and
+``python -m cnnlib.data download [--dir DIR]`` fetches them from a public mirror.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import http.client
+import math
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import urllib.request
+import zlib
+from pathlib import Path
+from typing import Sequence, Union
+
+import numpy as np
+
+__all__ = [
+    "DataFileError",
+    "MNIST_SHA256",
+    "DEFAULT_MIRRORS",
+    "default_data_dir",
+    "read_idx",
+    "load_mnist",
+    "download_mnist",
+    "clear_mnist_cache",
+    "main",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: SHA-256 of the *decompressed* bytes of each MNIST file, keyed by the file
+#: name without ``.gz``.  Checking the decompressed bytes means any correct
+#: copy passes, whether it is gzip-compressed (by anyone, at any level) or not.
+MNIST_SHA256: dict[str, str] = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+#: Public mirrors tried, in order, by :func:`download_mnist`.
+DEFAULT_MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+
+ENV_VAR = "CNNLIB_DATA_DIR"
+_REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "mnist"
+_SHARED_HINT = "../shared/data/mnist/"
+_DOWNLOAD_TIMEOUT = 60.0  # seconds, per connection attempt
+
+# IDX type code -> big-endian NumPy dtype.
+_IDX_DTYPES: dict[int, str] = {
+    0x08: ">u1",
+    0x09: ">i1",
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
+
+_IMAGE_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
+_LABEL_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
+_IMAGE_SIZE = (28, 28)
+
+# (train images, train labels, test images, test labels) as read-only uint8
+# arrays, keyed by resolved directory, together with the files' stat
+# signature so that a changed file is read again.
+_CACHE: dict[Path, tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
+
+
+class DataFileError(ValueError):
+    """A data file exists but its contents are not what was expected."""
+
+
+# ---------------------------------------------------------------------------
+# IDX parsing
+# ---------------------------------------------------------------------------
+
+
+def _maybe_gunzip(raw: bytes, source: str, expect_gzip: bool) -> bytes:
+    """Decompress ``raw`` if it is gzip data (or is expected to be)."""
+    is_gzip = raw[:2] == b"\x1f\x8b"
+    if not (is_gzip or expect_gzip):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        found = "gzip data that is truncated or damaged" if is_gzip else "no gzip header"
+        raise DataFileError(
+            f"{source}: expected a valid gzip-compressed file, found {found} ({exc})"
+        ) from None
+
+
+def _read_decompressed(path: Path, source: str | None = None) -> bytes:
+    """Return the bytes of ``path``, decompressed if it is a gzip file."""
+    raw = path.read_bytes()
+    return _maybe_gunzip(raw, source or str(path), path.name.endswith(".gz"))
+
+
+def _parse_idx(buf: bytes, source: str) -> np.ndarray:
+    """Parse the IDX bytes ``buf``; ``source`` names the file in error messages."""
+    if len(buf) < 4:
+        raise DataFileError(
+            f"{source}: truncated IDX header: expected at least 4 bytes "
+            f"(the magic number), found {len(buf)} bytes"
+        )
+    if buf[0] != 0 or buf[1] != 0:
+        raise DataFileError(
+            f"{source}: not an IDX file: expected the magic number to start with "
+            f"two zero bytes, found 0x{buf[0]:02X} 0x{buf[1]:02X}"
+        )
+    type_code, ndim = buf[2], buf[3]
+    if type_code not in _IDX_DTYPES:
+        known = ", ".join(f"0x{code:02X}" for code in _IDX_DTYPES)
+        raise DataFileError(
+            f"{source}: unknown IDX type code: expected one of {known}, "
+            f"found 0x{type_code:02X}"
+        )
+    header_len = 4 + 4 * ndim
+    if len(buf) < header_len:
+        raise DataFileError(
+            f"{source}: truncated IDX header: expected {header_len} bytes "
+            f"(magic number and {ndim} dimension sizes), found {len(buf)} bytes"
+        )
+    dims = struct.unpack(f">{ndim}I", buf[4:header_len])
+    dtype = np.dtype(_IDX_DTYPES[type_code])
+    count = math.prod(dims)
+    expected_len = header_len + count * dtype.itemsize
+    if len(buf) != expected_len:
+        what = "truncated" if len(buf) < expected_len else "too long"
+        raise DataFileError(
+            f"{source}: IDX file {what}: expected {expected_len} bytes "
+            f"({header_len}-byte header + shape {tuple(dims)} x {dtype.itemsize} "
+            f"byte(s) per item), found {len(buf)} bytes"
+        )
+    data = np.frombuffer(buf, dtype=dtype, count=count, offset=header_len)
+    # astype to native byte order always makes a fresh, writable array.
+    return data.reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def read_idx(path_or_bytes: PathLike | bytes | bytearray | memoryview) -> np.ndarray:
+    """Read an array stored in the IDX format used by MNIST.
+
+    An IDX file starts with two zero bytes, a type code byte (0x08 uint8,
+    0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64) and a byte
+    giving the number of dimensions; then one big-endian uint32 per dimension
+    with its size; then the values themselves, big-endian.
+
+    Parameters
+    ----------
+    path_or_bytes : str, os.PathLike, bytes, bytearray or memoryview
+        A path to an IDX file, gzip-compressed (normally named ``*.gz``) or
+        not, or the file's contents as bytes (compressed or not).
+
+    Returns
+    -------
+    numpy.ndarray
+        A new, writable array in the machine's native byte order, with the
+        shape and dtype given by the header.
+
+    Raises
+    ------
+    DataFileError
+        If the data is not valid IDX: the first two bytes are not zero, the
+        type code is unknown, the header is truncated, the data is shorter or
+        longer than the header announces, or the gzip data is damaged.
+    FileNotFoundError
+        If a path is given and no such file exists.
+    """
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        source = "<bytes>"
+        buf = _maybe_gunzip(bytes(path_or_bytes), source, expect_gzip=False)
+    else:
+        path = Path(path_or_bytes)
+        source = str(path)
+        buf = _read_decompressed(path)
+    return _parse_idx(buf, source)
+
+
+# ---------------------------------------------------------------------------
+# MNIST-specific checks
+# ---------------------------------------------------------------------------
+
+
+def _load_member(path: Path, base: str, source: str | None = None) -> tuple[np.ndarray, str]:
+    """Read one MNIST file, check its structure, return (array, sha256 hex).
+
+    The SHA-256 is *not* compared here, so that structural problems (wrong
+    magic, bad shape, label counts) get their own, more specific message.
+    """
+    source = source or str(path)
+    buf = _read_decompressed(path, source)
+    is_images = "images" in base
+    expected_magic = _IMAGE_MAGIC if is_images else _LABEL_MAGIC
+    kind = "image file: unsigned bytes, 3 dimensions" if is_images else (
+        "label file: unsigned bytes, 1 dimension"
+    )
+    if len(buf) < 4:
+        raise DataFileError(
+            f"{source}: truncated: expected at least 4 bytes (the IDX magic number "
+            f"0x{expected_magic:08X}), found {len(buf)} bytes"
+        )
+    magic = int.from_bytes(buf[:4], "big")
+    if magic != expected_magic:
+        raise DataFileError(
+            f"{source}: wrong magic number: expected 0x{expected_magic:08X} ({kind}), "
+            f"found 0x{magic:08X}"
+        )
+    array = _parse_idx(buf, source)
+    if is_images:
+        if array.shape[1:] != _IMAGE_SIZE:
+            raise DataFileError(
+                f"{source}: wrong image shape: expected (N, 28, 28), found {array.shape}"
+            )
+    elif array.size and int(array.max()) > 9:
+        bad = int(np.argmax(array > 9))
+        raise DataFileError(
+            f"{source}: bad label: expected values 0..9, found {int(array[bad])} "
+            f"at index {bad}"
+        )
+    return array, hashlib.sha256(buf).hexdigest()
+
+
+def _check_sha(source: str, base: str, digest: str) -> None:
+    expected = MNIST_SHA256[base]
+    if digest != expected:
+        raise DataFileError(
+            f"{source}: SHA-256 of the decompressed bytes does not match: "
+            f"expected {expected}, found {digest} (the file is corrupted or not "
+            f"the original MNIST {base})"
+        )
+
+
+def _check_file(path: Path, base: str, source: str | None = None) -> np.ndarray:
+    """Fully check one MNIST file (structure and SHA-256); return its array."""
+    array, digest = _load_member(path, base, source)
+    _check_sha(source or str(path), base, digest)
+    return array
+
+
+def _check_counts(images: np.ndarray, labels: np.ndarray, img_path: Path, lbl_path: Path) -> None:
+    if images.shape[0] != labels.shape[0]:
+        raise DataFileError(
+            f"{lbl_path}: label count does not match the images: expected "
+            f"{images.shape[0]} labels (one per image in {img_path.name}), "
+            f"found {labels.shape[0]}"
+        )
+
+
+def _find_file(directory: Path, base: str) -> Path | None:
+    """Return ``base.gz`` (preferred) or ``base`` in ``directory``, or None."""
+    for name in (base + ".gz", base):
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Locating and loading
+# ---------------------------------------------------------------------------
+
+
+def default_data_dir() -> Path:
+    """Return the directory ``load_mnist()`` uses when no ``data_dir`` is given.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory named by the environment variable ``CNNLIB_DATA_DIR``
+        if it is set and not empty, otherwise the repository's ``data/mnist``
+        directory.  The path is absolute.
+    """
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser().resolve()
+    return _REPO_DATA_DIR
+
+
+def _resolve_dir(data_dir: PathLike | None) -> tuple[Path, str]:
+    """Return (absolute directory, description of where it came from)."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser().resolve(), "the data_dir argument"
+    if os.environ.get(ENV_VAR):
+        return default_data_dir(), f"the {ENV_VAR} environment variable"
+    return default_data_dir(), "the default, the repository's data/mnist"
+
+
+def _fix_hint(directory: Path) -> str:
+    return (
+        f"To fix it, copy the four MNIST files again from the course's {_SHARED_HINT} "
+        f"into {directory}, or run `python -m cnnlib.data download --dir {directory}` "
+        f"to fetch them from a public mirror."
+    )
+
+
+def _missing_message(directory: Path, origin: str, missing: list[str]) -> str:
+    names = ", ".join(f"{base}.gz" for base in missing)
+    return (
+        f"MNIST file(s) not found: {names} (or the uncompressed "
+        f"{'versions' if len(missing) > 1 else 'version'} without .gz) in "
+        f"{directory} (directory chosen by {origin}).\n"
+        f"To fix it, do one of:\n"
+        f"  - pass the directory holding the files: load_mnist(data_dir='...')\n"
+        f"  - set the environment variable {ENV_VAR} to that directory\n"
+        f"  - restore the repository's data/mnist (e.g. `git checkout -- data/mnist`, "
+        f"or copy the files from the course's {_SHARED_HINT})\n"
+        f"  - download them: load_mnist(download=True) or "
+        f"`python -m cnnlib.data download --dir {directory}`"
+    )
+
+
+def _signature(paths: list[Path]) -> tuple:
+    out = []
+    for path in paths:
+        st = path.stat()
+        out.append((path.name, st.st_size, st.st_mtime_ns, st.st_ino))
+    return tuple(out)
+
+
+def clear_mnist_cache() -> None:
+    """Forget the MNIST arrays kept in memory by :func:`load_mnist`.
+
+    Returns
+    -------
+    None
+    """
+    _CACHE.clear()
+
+
+def load_mnist(
+    data_dir: PathLike | None = None, *, download: bool = False
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Load MNIST as ``(x_train, y_train), (x_test, y_test)``.
+
+    The four files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+    ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` are read from
+    the directory, each either gzip-compressed with a ``.gz`` suffix
+    (preferred) or uncompressed.  Every file is checked (IDX magic number,
+    shape, labels 0..9, matching counts, SHA-256 of the decompressed bytes).
+    Results are cached in memory, so a second call is fast; each call still
+    returns new arrays that the caller may modify.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike, optional
+        Directory holding the files.  If omitted, the environment variable
+        ``CNNLIB_DATA_DIR`` is used if set, else the repository's
+        ``data/mnist`` (see :func:`default_data_dir`).
+    download : bool, default False
+        If True and some files are missing, call :func:`download_mnist` on the
+        directory first.  Nothing is ever downloaded when this is False, and
+        nothing is downloaded when all files are present.
+
+    Returns
+    -------
+    (x_train, y_train), (x_test, y_test) : tuple of tuples of numpy.ndarray
+        Images are float32 in [0, 1] with shape ``(N, 1, 28, 28)``; labels
+        are int64 with shape ``(N,)``.  N is 60,000 for training and 10,000
+        for test.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file is missing (and ``download`` is False).  The message lists
+        the missing files, the directory searched and how to fix it.
+    DataFileError
+        If a file is damaged: not gzip/IDX, truncated, wrong magic number or
+        shape, a label outside 0..9, image and label counts that disagree, or
+        a SHA-256 that differs from :data:`MNIST_SHA256`.
+        With ``download=True``, also raised if no mirror delivered a good
+        copy of a missing file (see :func:`download_mnist`).
+    """
+    directory, origin = _resolve_dir(data_dir)
+    bases = list(MNIST_SHA256)
+    found = {base: _find_file(directory, base) for base in bases}
+    missing = [base for base, path in found.items() if path is None]
+    if missing:
+        if not download:
+            raise FileNotFoundError(_missing_message(directory, origin, missing))
+        download_mnist(directory)
+        found = {base: _find_file(directory, base) for base in bases}
+        missing = [base for base, path in found.items() if path is None]
+        if missing:  # pragma: no cover - download_mnist raises before this
+            raise FileNotFoundError(_missing_message(directory, origin, missing))
+
+    paths = [found[base] for base in bases]
+    signature = _signature(paths)  # type: ignore[arg-type]
+    cached = _CACHE.get(directory)
+    if cached is not None and cached[0] == signature:
+        arrays = cached[1]
+    else:
+        _CACHE.pop(directory, None)
+        arrays = _read_all(directory, bases, paths)  # type: ignore[arg-type]
+        _CACHE[directory] = (signature, arrays)
+
+    x_train_u8, y_train_u8, x_test_u8, y_test_u8 = arrays
+    return (
+        (_images_to_float(x_train_u8), y_train_u8.astype(np.int64)),
+        (_images_to_float(x_test_u8), y_test_u8.astype(np.int64)),
+    )
+
+
+def _read_all(
+    directory: Path, bases: list[str], paths: list[Path]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read and check the four files; return read-only uint8 arrays."""
+    out: list[np.ndarray] = []
+    try:
+        for i in (0, 2):  # (train images, train labels), (test images, test labels)
+            images, img_digest = _load_member(paths[i], bases[i])
+            labels, lbl_digest = _load_member(paths[i + 1], bases[i + 1])
+            _check_counts(images, labels, paths[i], paths[i + 1])
+            _check_sha(str(paths[i]), bases[i], img_digest)
+            _check_sha(str(paths[i + 1]), bases[i + 1], lbl_digest)
+            out += [images, labels]
+    except DataFileError as exc:
+        raise DataFileError(f"{exc}\n{_fix_hint(directory)}") from None
+    for array in out:
+        array.setflags(write=False)
+    return tuple(out)  # type: ignore[return-value]
+
+
+def _images_to_float(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) -> new float32 (N, 1, 28, 28) array in [0, 1]."""
+    x = images.astype(np.float32).reshape(images.shape[0], 1, *images.shape[1:])
+    x /= np.float32(255.0)
+    return x
+
+
+# ---------------------------------------------------------------------------
+# Downloading
+# ---------------------------------------------------------------------------
+
+
+def download_mnist(
+    data_dir: PathLike | None = None,
+    *,
+    mirrors: Sequence[str] | None = None,
+    force: bool = False,
+) -> Path:
+    """Download the four MNIST files from public mirrors into a directory.
+
+    For each file the mirrors are tried in order.  The file is written to a
+    temporary file in the target directory, its decompressed bytes are
+    checked against :data:`MNIST_SHA256`, and only then is it renamed into
+    place (so a failed or interrupted download never leaves a bad file).
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike, optional
+        Target directory, created if needed.  Defaults to
+        :func:`default_data_dir`.
+    mirrors : sequence of str, optional
+        Base URLs to try, in order; ``<mirror>/<name>.gz`` is fetched.  Any
+        URL scheme ``urllib`` understands works, including ``file://``.
+        Defaults to :data:`DEFAULT_MIRRORS`.
+    force : bool, default False
+        Download even files that are already present and valid.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory now holding the four verified files.
+
+    Raises
+    ------
+    DataFileError
+        If every mirror failed for some file (network error, missing file or
+        failed verification); the message lists each URL tried and why it
+        failed.  Files downloaded successfully before that are kept.
+    ValueError
+        If ``mirrors`` is empty.
+    """
+    directory, _ = _resolve_dir(data_dir)
+    mirror_list = list(DEFAULT_MIRRORS if mirrors is None else mirrors)
+    if not mirror_list:
+        raise ValueError("mirrors must contain at least one base URL")
+    directory.mkdir(parents=True, exist_ok=True)
+
+    for base in MNIST_SHA256:
+        existing = _find_file(directory, base)
+        if existing is not None and not force:
+            try:
+                _check_file(existing, base)
+                continue  # already present and valid
+            except DataFileError:
+                pass  # damaged: download a good copy
+        target = directory / (base + ".gz")
+        failures: list[str] = []
+        for mirror in mirror_list:
+            url = mirror.rstrip("/") + "/" + base + ".gz"
+            error = _download_one(url, base, directory, target)
+            if error is None:
+                break
+            failures.append(f"  - {url}: {error}")
+        else:
+            raise DataFileError(
+                f"could not download {base}.gz into {directory}; tried:\n"
+                + "\n".join(failures)
+                + f"\nAlternatively copy the files from the course's {_SHARED_HINT}"
+            )
+    return directory
+
+
+def _download_one(url: str, base: str, directory: Path, target: Path) -> str | None:
+    """Fetch ``url`` into ``target`` atomically; return None or an error text."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{base}.", suffix=".part", dir=directory)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            request = urllib.request.Request(url, headers={"User-Agent": "cnnlib"})
+            with urllib.request.urlopen(request, timeout=_DOWNLOAD_TIMEOUT) as response:
+                shutil.copyfileobj(response, out)
+        _check_file(tmp, base, source=url)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+        return None
+    except (OSError, ValueError, EOFError, http.client.HTTPException) as exc:
+        return str(exc)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+
+def _verify(directory: Path) -> int:
+    """Print the state of each file in ``directory``; return 0 if all OK."""
+    print(f"Checking MNIST files in {directory}")
+    problems = 0
+    arrays: dict[str, np.ndarray] = {}
+    for base in MNIST_SHA256:
+        path = _find_file(directory, base)
+        if path is None:
+            print(f"  {base + '.gz':28s} MISSING (neither {base}.gz nor {base} found)")
+            problems += 1
+            continue
+        try:
+            arrays[base] = _check_file(path, base)
+        except DataFileError as exc:
+            print(f"  {path.name:28s} PROBLEM: {exc}")
+            problems += 1
+        else:
+            print(f"  {path.name:28s} OK {arrays[base].shape}")
+    for split in ("train", "t10k"):
+        img, lbl = arrays.get(f"{split}-images-idx3-ubyte"), arrays.get(f"{split}-labels-idx1-ubyte")
+        if img is not None and lbl is not None and img.shape[0] != lbl.shape[0]:
+            print(f"  {split}: PROBLEM: {img.shape[0]} images but {lbl.shape[0]} labels")
+            problems += 1
+    if problems:
+        print(f"{problems} problem(s). {_fix_hint(directory)}")
+        return 1
+    print("All files OK.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``python -m cnnlib.data`` command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name, e.g. ``["verify", "--dir", "d"]``.
+        Defaults to ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 if everything is fine, 1 if a file is missing or
+        damaged or the download failed.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m cnnlib.data", description="Check or download the MNIST files."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    verify_p = sub.add_parser("verify", help="check each MNIST file and print OK or the problem")
+    verify_p.add_argument("--dir", help=f"directory to check (default: ${ENV_VAR} or data/mnist)")
+    download_p = sub.add_parser("download", help="download missing or damaged files")
+    download_p.add_argument("--dir", help=f"target directory (default: ${ENV_VAR} or data/mnist)")
+    download_p.add_argument("--force", action="store_true", help="download even valid files")
+    download_p.add_argument(
+        "--mirror", action="append", metavar="URL",
+        help="base URL to try (repeatable; default: the public mirrors)",
+    )
+    args = parser.parse_args(argv)
+    directory, _ = _resolve_dir(args.dir)
+
+    if args.command == "download":
+        print(f"Downloading MNIST into {directory} ...")
+        try:
+            download_mnist(directory, mirrors=args.mirror, force=args.force)
+        except (OSError, ValueError) as exc:
+            print(f"Download failed: {exc}", file=sys.stderr)
+            return 1
+    return _verify(directory)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
