@@ -1,0 +1,186 @@
+"""Gradient checking: compare a backward pass with finite differences.
+
+A backward pass is easy to get subtly wrong. The check is to nudge each input
+number by a tiny ``eps`` both ways and watch the loss: the central difference
+``(L(x + eps) - L(x - eps)) / (2 eps)`` approximates dL/dx with an error of
+order ``eps**2``. Done in float64 with a *random* upstream gradient (a plain
+``sum()`` would hide mistakes that only show when outputs are weighted
+differently), the two should agree to about 1e-8.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ._validate import as_float_array
+from .layers import Layer
+
+__all__ = ["numerical_gradient", "relative_error", "gradcheck", "GradcheckResult"]
+
+
+def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central-difference gradient of a scalar function ``f`` at ``x``.
+
+    ``x`` is perturbed in place, one element at a time, and restored afterwards.
+
+    Parameters
+    ----------
+    f : callable
+        Takes ``x`` (the same array object) and returns a float.
+    x : numpy.ndarray
+        The point, preferably float64.
+    eps : float, default 1e-6
+        The step.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``df/dx``, shaped like ``x``.
+
+    Examples
+    --------
+    >>> x = np.array([1.0, 2.0])
+    >>> numerical_gradient(lambda v: float((v ** 2).sum()), x).round(6)
+    array([2., 4.])
+    """
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        raise TypeError("numerical_gradient: x must be a floating-point numpy array (it is perturbed in place)")
+    grad = np.zeros_like(x, dtype=np.float64)
+    flat = x.reshape(-1)  # a view: writing to it changes x
+    if flat.base is not x and not np.shares_memory(flat, x):
+        raise ValueError("numerical_gradient: x must be contiguous so that it can be perturbed in place")
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        plus = float(f(x))
+        flat[i] = old - eps
+        minus = float(f(x))
+        flat[i] = old
+        grad.reshape(-1)[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def relative_error(a: Any, b: Any) -> float:
+    """``max|a - b| / max(max|a|, max|b|)``: the largest difference relative to the gradient's scale.
+
+    Zero when both are zero; about 1e-9 or less for a correct float64 backward.
+
+    Parameters
+    ----------
+    a, b : array_like
+        Two gradients of the same shape (e.g. analytic and numerical).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"relative_error: shapes differ, {a.shape} vs {b.shape}")
+    if a.size == 0:
+        return 0.0
+    scale = max(np.abs(a).max(), np.abs(b).max())
+    return 0.0 if scale == 0 else float(np.abs(a - b).max() / scale)
+
+
+@dataclass
+class GradcheckResult:
+    """Relative errors of a layer's analytic gradients against numerical ones.
+
+    Attributes
+    ----------
+    errors : dict
+        ``"x"`` for dL/dx and one entry per parameter key (e.g. ``"W"``, ``"b"``).
+    """
+
+    errors: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def max_error(self) -> float:
+        """The largest of the relative errors."""
+        return max(self.errors.values()) if self.errors else 0.0
+
+    def passed(self, tol: float = 1e-6) -> bool:
+        """True when every relative error is below ``tol``."""
+        return self.max_error < tol
+
+    def __str__(self) -> str:
+        parts = ", ".join(f"{k}: {v:.1e}" for k, v in self.errors.items())
+        return f"gradcheck: largest relative error {self.max_error:.1e} ({parts})"
+
+
+def gradcheck(
+    layer: Layer,
+    x: Any,
+    dy: Any = None,
+    *,
+    training: bool = True,
+    eps: float = 1e-6,
+    seed: int = 0,
+) -> GradcheckResult:
+    """Check a layer's ``backward`` against finite differences, in float64.
+
+    The scalar being differentiated is ``L = sum(layer.forward(x) * dy)``, so
+    that ``dL/dy = dy``. The layer itself is not changed: the check works on a
+    float64 copy, and every evaluation starts from a fresh copy of it, so
+    random layers (dropout) and batch statistics behave the same each time.
+
+    Parameters
+    ----------
+    layer : Layer
+        Any layer, including a whole :class:`~cnnlib.layers.Sequential` model.
+    x : array_like
+        Input to check at (converted to float64).
+    dy : array_like, optional
+        Upstream gradient; by default random normal numbers drawn with ``seed``.
+    training : bool, default True
+        Mode of the forward pass.
+    eps : float, default 1e-6
+        Finite-difference step.
+    seed : int, default 0
+        Seed of the random ``dy``.
+
+    Returns
+    -------
+    GradcheckResult
+        Its ``errors`` dict has ``"x"`` and one entry per parameter.
+
+    Examples
+    --------
+    >>> from cnnlib.layers import Conv2d
+    >>> x = np.random.default_rng(0).normal(size=(2, 3, 5, 7))
+    >>> gradcheck(Conv2d(3, 2, 3, stride=2, padding=1, seed=0), x).passed(1e-6)
+    True
+    """
+    base = copy.deepcopy(layer).astype(np.float64)
+    x = np.array(as_float_array(x, "x", "gradcheck"), dtype=np.float64, copy=True)
+
+    def run(inp: np.ndarray) -> np.ndarray:
+        return copy.deepcopy(base).forward(inp, training=training)
+
+    y = run(x)
+    if dy is None:
+        dy = np.random.default_rng(seed).normal(size=y.shape)
+    dy = np.asarray(dy, dtype=np.float64)
+    if dy.shape != y.shape:
+        raise ValueError(f"gradcheck: dy must have the output's shape {y.shape}; got {dy.shape}")
+
+    analytic = copy.deepcopy(base)
+    analytic.forward(x.copy(), training=training)
+    dx = analytic.backward(dy)
+    grads = analytic.grads
+
+    def loss_of_x(inp: np.ndarray) -> float:
+        return float((run(inp) * dy).sum())
+
+    result = GradcheckResult()
+    result.errors["x"] = relative_error(dx, numerical_gradient(loss_of_x, x, eps))
+    for key, value in base.params.items():
+        def loss_of_param(_: np.ndarray) -> float:
+            return float((run(x) * dy).sum())  # base.params[key] is perturbed in place
+
+        if key not in grads:
+            raise RuntimeError(f"gradcheck: after backward, {type(layer).__name__}.grads has no entry {key!r}")
+        result.errors[key] = relative_error(grads[key], numerical_gradient(loss_of_param, value, eps))
+    return result

@@ -1,0 +1,745 @@
+"""Layers: the pieces a network is built from, each with a forward and a backward pass.
+
+A layer turns an input ``x`` into an output ``y = layer.forward(x)``. During
+training, ``layer.backward(dy)`` takes the gradient of the loss with respect to
+``y`` and returns the gradient with respect to ``x``; a layer with learnable
+numbers keeps them in ``layer.params`` and, after ``backward``, their gradients
+in ``layer.grads`` under the same keys. The names, shapes, initialisation and
+defaults follow PyTorch's ``torch.nn`` so that habits carry over.
+
+One difference from PyTorch: ``backward`` *overwrites* ``grads`` with the
+gradient of the latest batch instead of adding to what was there.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Iterator
+
+import numpy as np
+
+from . import functional as F
+from ._validate import as_float_array, check_finite, check_ndim, pair, positive_int
+
+__all__ = [
+    "Layer",
+    "Parameter",
+    "Conv2d",
+    "Linear",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "Flatten",
+    "Dropout",
+    "Sequential",
+]
+
+DEFAULT_DTYPE = np.float32
+
+
+class Parameter:
+    """A handle on one learnable array of a layer, as optimizers see it.
+
+    Parameters
+    ----------
+    layer : Layer
+    key : str
+    name : str, optional
+
+    Attributes
+    ----------
+    layer : Layer
+        The layer that owns the array.
+    key : str
+        Its key in ``layer.params`` and ``layer.grads``.
+    name : str
+        A readable name such as ``"0.W"`` (layer index in a Sequential, then key).
+    """
+
+    __slots__ = ("layer", "key", "name")
+
+    def __init__(self, layer: "Layer", key: str, name: str | None = None) -> None:
+        self.layer = layer
+        self.key = key
+        self.name = name or key
+
+    @property
+    def value(self) -> np.ndarray:
+        """The array itself (updated in place by optimizers)."""
+        return self.layer.params[self.key]
+
+    @property
+    def grad(self) -> np.ndarray | None:
+        """The gradient from the latest ``backward``, or None before the first one."""
+        return self.layer.grads.get(self.key)
+
+    def __repr__(self) -> str:
+        return f"Parameter({self.name}, shape={self.value.shape})"
+
+
+class Layer:
+    """Base class of all layers.
+
+    Subclasses implement :meth:`forward` and :meth:`backward`; layers with
+    learnable arrays put them in ``self.params`` (and running statistics, which
+    are saved but not learned, in ``self.buffers``).
+    """
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+
+    # -- the interface every layer implements ---------------------------------------
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """Compute the output for input ``x`` (remembering what backward needs)."""
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Given dLoss/dy, store parameter gradients in ``grads`` and return dLoss/dx."""
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        return self.forward(x, training=training)
+
+    # -- helpers shared by all layers ----------------------------------------------
+    def parameters(self) -> list[Parameter]:
+        """Handles on every learnable array, for an optimizer: ``SGD(model.parameters(), lr=0.1)``."""
+        return [Parameter(self, k) for k in self.params]
+
+    def num_parameters(self) -> int:
+        """How many learnable numbers the layer has."""
+        return int(sum(p.value.size for p in self.parameters()))
+
+    def zero_grad(self) -> None:
+        """Set every gradient to zero."""
+        for p in self.parameters():
+            p.layer.grads[p.key] = np.zeros_like(p.value)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters and buffers, by name (what :func:`cnnlib.save` writes)."""
+        return {k: v.copy() for k, v in {**self.params, **self.buffers}.items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy arrays from ``state`` into this layer; names and shapes must match exactly."""
+        own = {**self.params, **self.buffers}
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise KeyError(
+                f"{type(self).__name__}.load_state_dict: expected keys {sorted(own)}; "
+                f"missing {missing}, unexpected {unexpected}"
+            )
+        for k, v in state.items():
+            v = np.asarray(v)
+            if v.shape != own[k].shape:
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: {k!r} has shape {v.shape}, expected {own[k].shape}"
+                )
+            own[k][...] = v  # in place, so optimizers keep pointing at the same arrays
+
+    def astype(self, dtype: Any) -> "Layer":
+        """Convert parameters and buffers to ``dtype`` (e.g. float64 for gradient checks); returns self."""
+        for d in (self.params, self.buffers):
+            for k in d:
+                d[k] = d[k].astype(dtype)
+        self.grads = {}
+        return self
+
+    def _input(self, x: Any, ndims: tuple[int, ...], layout: str) -> np.ndarray:
+        where = f"{type(self).__name__}.forward"
+        x = as_float_array(x, "x", where)
+        check_ndim(x, ndims, "x", where, layout)
+        check_finite(x, "x", where)
+        return x
+
+    def _cached(self) -> Any:
+        """What the latest forward stored for backward; a clear error if there was none."""
+        cache = getattr(self, "_cache", None)
+        if cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward: call forward before backward")
+        return cache
+
+    def _grad_input(self, dy: Any, expected_shape: tuple[int, ...]) -> np.ndarray:
+        where = f"{type(self).__name__}.backward"
+        dy = as_float_array(dy, "dy", where)
+        if dy.shape != tuple(expected_shape):
+            raise ValueError(f"{where}: expected dy of shape {tuple(expected_shape)} (the output's shape); got {dy.shape}")
+        check_finite(dy, "dy", where)
+        return dy
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.uniform(-bound, bound, size=shape).astype(DEFAULT_DTYPE)
+
+
+class Conv2d(Layer):
+    """2-D convolution layer, as ``torch.nn.Conv2d``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels of the input and number of filters (output channels).
+    kernel_size : int or (int, int)
+        Filter height and width.
+    stride : int or (int, int), default 1
+    padding : int, (int, int), "valid" or "same", default 0
+        See :func:`cnnlib.functional.conv2d`.
+    seed : int, optional
+        Seed of the weight initialisation (uniform in +-1/sqrt(in_channels*kh*kw),
+        PyTorch's default). Same seed, same weights.
+    pad_mode : {"zeros", "edge"}, default "zeros"
+
+    Attributes
+    ----------
+    params : dict
+        ``"W"`` with shape ``(out_channels, in_channels, kh, kw)`` and ``"b"`` with shape ``(out_channels,)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | str = 0,
+        seed: int | None = None,
+        pad_mode: str = "zeros",
+    ) -> None:
+        super().__init__()
+        where = "Conv2d"
+        self.in_channels = positive_int(in_channels, "in_channels", where)
+        self.out_channels = positive_int(out_channels, "out_channels", where)
+        self.kernel_size = pair(kernel_size, "kernel_size", where)
+        self.stride = pair(stride, "stride", where)
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"{where}: padding must be an int, a pair, 'valid' or 'same'; got {padding!r}")
+        else:
+            F._explicit_pads(padding, where)
+        self.padding = padding
+        self.pad_mode = F._check_pad_mode(pad_mode, where)
+        rng = np.random.default_rng(seed)
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1.0 / np.sqrt(fan_in)
+        self.params["W"] = _uniform(rng, bound, (self.out_channels, self.in_channels, *self.kernel_size))
+        self.params["b"] = _uniform(rng, bound, (self.out_channels,))
+        self._cache = None
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        x = self._input(x, (4,), "(N, C, H, W)")
+        W, b = self.params["W"], self.params["b"]
+        if x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"Conv2d.forward: this layer expects {self.in_channels} input channel(s), "
+                f"but x has {x.shape[1]} (x.shape = {x.shape}, NCHW)"
+            )
+        pads = F._resolve_padding(self.padding, x.shape[2:], self.kernel_size, self.stride, "Conv2d.forward")
+        for axis, n, k, s, (p0, p1) in zip(("rows", "cols"), x.shape[2:], self.kernel_size, self.stride, pads):
+            F._out_len(n, k, s, p0 + p1, "Conv2d.forward", f" ({axis})")
+        x = x.astype(W.dtype, copy=False)
+        y, cols = F._conv_forward_fast(x, W, b, self.stride, pads, self.pad_mode)
+        self._cache = (cols, x.shape, pads)
+        self._out_shape = y.shape
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        cols, x_shape, pads = self._cached()
+        dy = self._grad_input(dy, self._out_shape).astype(self.params["W"].dtype, copy=False)
+        dx, dW, db = F._conv_backward_fast(dy, cols, x_shape, self.params["W"], self.stride, pads, self.pad_mode)
+        self.grads = {"W": dW, "b": db}
+        return dx
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding!r}"
+            + (f", pad_mode={self.pad_mode!r}" if self.pad_mode != "zeros" else "")
+        )
+
+
+class Linear(Layer):
+    """Fully connected (dense) layer ``y = x @ W.T + b``, as ``torch.nn.Linear``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Length of each input and output vector.
+    seed : int, optional
+        Seed of the initialisation (uniform in +-1/sqrt(in_features)).
+
+    Attributes
+    ----------
+    params : dict
+        ``"W"`` with shape ``(out_features, in_features)`` and ``"b"`` with shape ``(out_features,)``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, seed: int | None = None) -> None:
+        super().__init__()
+        self.in_features = positive_int(in_features, "in_features", "Linear")
+        self.out_features = positive_int(out_features, "out_features", "Linear")
+        rng = np.random.default_rng(seed)
+        bound = 1.0 / np.sqrt(self.in_features)
+        self.params["W"] = _uniform(rng, bound, (self.out_features, self.in_features))
+        self.params["b"] = _uniform(rng, bound, (self.out_features,))
+        self._cache = None
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        x = self._input(x, (2,), "(N, in_features)")
+        if x.shape[1] != self.in_features:
+            raise ValueError(
+                f"Linear.forward: this layer expects {self.in_features} input features, but x has "
+                f"{x.shape[1]} (x.shape = {x.shape}); did you forget Flatten, or miscount its size?"
+            )
+        x = x.astype(self.params["W"].dtype, copy=False)
+        self._cache = x
+        return x @ self.params["W"].T + self.params["b"]
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x = self._cached()
+        dy = self._grad_input(dy, (x.shape[0], self.out_features)).astype(x.dtype, copy=False)
+        self.grads = {"W": dy.T @ x, "b": dy.sum(axis=0)}
+        return dy @ self.params["W"]
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class _BatchNorm(Layer):
+    """Shared code of BatchNorm1d and BatchNorm2d; statistics are per channel (axis 1)."""
+
+    _ndims: tuple[int, ...] = ()
+    _layout = ""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.num_features = positive_int(num_features, "num_features", name)
+        if not eps > 0:
+            raise ValueError(f"{name}: eps must be > 0; got {eps!r}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{name}: momentum must be in [0, 1]; got {momentum!r}")
+        self.eps = float(eps)
+        self.momentum = float(momentum)
+        self.params["gamma"] = np.ones(self.num_features, dtype=DEFAULT_DTYPE)
+        self.params["beta"] = np.zeros(self.num_features, dtype=DEFAULT_DTYPE)
+        self.buffers["running_mean"] = np.zeros(self.num_features, dtype=DEFAULT_DTYPE)
+        self.buffers["running_var"] = np.ones(self.num_features, dtype=DEFAULT_DTYPE)
+        self._cache = None
+
+    @property
+    def running_mean(self) -> np.ndarray:
+        """Exponential moving average of the batch means (used when ``training=False``)."""
+        return self.buffers["running_mean"]
+
+    @property
+    def running_var(self) -> np.ndarray:
+        """Exponential moving average of the *unbiased* batch variances."""
+        return self.buffers["running_var"]
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        name = type(self).__name__
+        x = self._input(x, self._ndims, self._layout)
+        if x.shape[1] != self.num_features:
+            raise ValueError(
+                f"{name}.forward: this layer normalises {self.num_features} channel(s), "
+                f"but x has {x.shape[1]} (x.shape = {x.shape})"
+            )
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        x = x.astype(gamma.dtype, copy=False)
+        axes = (0,) + tuple(range(2, x.ndim))  # everything but the channel axis
+        bshape = (1, -1) + (1,) * (x.ndim - 2)  # per-channel vectors broadcast as (1, C, 1, 1)
+        m = x.size // self.num_features  # values per channel
+        if training:
+            if m < 2:
+                raise ValueError(
+                    f"{name}.forward: training needs more than 1 value per channel to compute a variance; "
+                    f"got x of shape {x.shape}. Use a larger batch, or training=False."
+                )
+            mean = x.mean(axis=axes)
+            xc = x - mean.reshape(bshape)
+            var = np.mean(xc * xc, axis=axes)  # biased variance normalises the batch
+            mom = self.momentum
+            self.buffers["running_mean"] = ((1 - mom) * self.running_mean + mom * mean).astype(gamma.dtype)
+            self.buffers["running_var"] = ((1 - mom) * self.running_var + mom * var * (m / (m - 1))).astype(gamma.dtype)
+        else:
+            xc = x - self.running_mean.reshape(bshape)
+            var = self.running_var
+        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(gamma.dtype)
+        xhat = xc * inv_std.reshape(bshape)
+        self._cache = (xhat, inv_std, training, axes, bshape)
+        return xhat * gamma.reshape(bshape) + beta.reshape(bshape)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        xhat, inv_std, training, axes, bshape = self._cached()
+        dy = self._grad_input(dy, xhat.shape).astype(self.params["gamma"].dtype, copy=False)
+        gamma = self.params["gamma"]
+        dbeta = dy.sum(axis=axes)
+        dgamma = (dy * xhat).sum(axis=axes)
+        self.grads = {"gamma": dgamma, "beta": dbeta}
+        scale = (gamma * inv_std).reshape(bshape)
+        if not training:  # running statistics are constants
+            return dy * scale
+        m = xhat.size // self.num_features
+        # dx = gamma/std * (dy - mean(dy) - xhat * mean(dy * xhat)), the mean over each channel
+        return scale * (dy - (dbeta / m).reshape(bshape) - xhat * (dgamma / m).reshape(bshape))
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of features ``(N, C)`` or sequences ``(N, C, L)``, as ``torch.nn.BatchNorm1d``.
+
+    In training mode each channel is normalised with the mean and the biased
+    variance of the batch, ``y = gamma * (x - mean) / sqrt(var + eps) + beta``,
+    and the running estimates are updated as
+    ``running = (1 - momentum) * running + momentum * batch_statistic``
+    (with the unbiased variance). With ``training=False`` the running
+    estimates are used instead.
+
+    Parameters
+    ----------
+    num_features : int
+        Number of channels C.
+    eps : float, default 1e-5
+        Added to the variance before the square root.
+    momentum : float, default 0.1
+        Weight of the newest batch in the running estimates.
+    """
+
+    _ndims = (2, 3)
+    _layout = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of images ``(N, C, H, W)``, as ``torch.nn.BatchNorm2d``.
+
+    Statistics are per channel, over the batch and all positions (N, H, W): a
+    convolution applies the same filter everywhere, so its output channel is
+    normalised as one population. Otherwise as :class:`BatchNorm1d`.
+
+    Parameters
+    ----------
+    num_features : int
+        Number of channels C.
+    eps : float, default 1e-5
+    momentum : float, default 0.1
+    """
+
+    _ndims = (4,)
+    _layout = "(N, C, H, W)"
+
+
+class _Pool(Layer):
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.kernel_size = pair(kernel_size, "kernel_size", name)
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride", name)
+        self.padding = pair(padding, "padding", name, minimum=0)
+        if self.padding[0] > self.kernel_size[0] // 2 or self.padding[1] > self.kernel_size[1] // 2:
+            raise ValueError(f"{name}: padding must be at most half the kernel size {self.kernel_size}; got {padding!r}")
+        self._cache = None
+
+    def _prepare(self, x: Any) -> tuple[np.ndarray, tuple[int, int]]:
+        x = self._input(x, (4,), "(N, C, H, W)")
+        where = f"{type(self).__name__}.forward"
+        OH = F._out_len(x.shape[2], self.kernel_size[0], self.stride[0], 2 * self.padding[0], where, " (rows)")
+        OW = F._out_len(x.shape[3], self.kernel_size[1], self.stride[1], 2 * self.padding[1], where, " (cols)")
+        return x, (OH, OW)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool):
+    """Max pooling layer, as ``torch.nn.MaxPool2d``.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Defaults to ``kernel_size``; smaller values make windows overlap.
+    padding : int or (int, int), default 0
+        Acts as -inf (never the maximum); at most half the kernel.
+
+    Backward sends each window's gradient to its (first) maximum only.
+    """
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        x, out_hw = self._prepare(x)
+        y, xp = F._max_pool_forward_fast(x, self.kernel_size, self.stride, self.padding, out_hw)
+        self._cache = (xp, y, x.shape)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        xp, y, x_shape = self._cached()
+        dy = self._grad_input(dy, y.shape).astype(y.dtype, copy=False)
+        return F._max_pool_backward_fast(dy, xp, y, x_shape, self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool2d(_Pool):
+    """Average pooling layer, as ``torch.nn.AvgPool2d`` (zero padding counts in the mean).
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Defaults to ``kernel_size``.
+    padding : int or (int, int), default 0
+    """
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        x, out_hw = self._prepare(x)
+        self._cache = (x.shape, (*x.shape[:2], *out_hw))
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x_shape, out_shape = self._cached()
+        dy = self._grad_input(dy, out_shape)
+        return F._avg_pool_backward_fast(dy, x_shape, self.kernel_size, self.stride, self.padding)
+
+
+class _Activation(Layer):
+    """Elementwise layers: any input shape, output shaped like the input."""
+
+    def _prepare(self, x: Any) -> np.ndarray:
+        x = as_float_array(x, "x", f"{type(self).__name__}.forward")
+        check_finite(x, "x", f"{type(self).__name__}.forward")
+        return x
+
+
+class ReLU(_Activation):
+    """``max(0, x)`` elementwise; its gradient is 1 where x > 0 and 0 elsewhere (also at 0, as in PyTorch)."""
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        x = self._prepare(x)
+        mask = x > 0
+        self._cache = mask
+        return x * mask
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        mask = self._cached()
+        dy = self._grad_input(dy, mask.shape)
+        return dy * mask
+
+
+class Sigmoid(_Activation):
+    """Logistic sigmoid elementwise; its gradient is ``s * (1 - s)``, at most 0.25."""
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        x = self._prepare(x)
+        s = 0.5 * (1.0 + np.tanh(0.5 * x))
+        self._cache = s
+        return s
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        s = self._cached()
+        dy = self._grad_input(dy, s.shape)
+        return dy * s * (1.0 - s)
+
+
+class Tanh(_Activation):
+    """Hyperbolic tangent elementwise; its gradient is ``1 - tanh(x)**2``."""
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        x = self._prepare(x)
+        t = np.tanh(x)
+        self._cache = t
+        return t
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        t = self._cached()
+        dy = self._grad_input(dy, t.shape)
+        return dy * (1.0 - t * t)
+
+
+class Flatten(Layer):
+    """Reshape ``(N, C, H, W)`` (or any ``(N, ...)``) to ``(N, C*H*W)``, keeping the batch axis."""
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        x = as_float_array(x, "x", "Flatten.forward")
+        if x.ndim < 2:
+            raise ValueError(f"Flatten.forward: expected x with a batch axis, (N, ...); got shape {x.shape}")
+        self._cache = x.shape
+        return x.reshape(x.shape[0], -1)  # (N, C, H, W) -> (N, C*H*W)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        shape = self._cached()
+        dy = self._grad_input(dy, (shape[0], int(np.prod(shape[1:]))))
+        return dy.reshape(shape)  # (N, C*H*W) -> (N, C, H, W)
+
+
+class Dropout(Layer):
+    """Inverted dropout, as ``torch.nn.Dropout``.
+
+    In training, each value is zeroed with probability ``p`` and the survivors
+    are scaled by ``1 / (1 - p)``, so the expected output equals the input and
+    nothing needs rescaling at test time. With ``training=False`` it does nothing.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Probability of zeroing a value, in [0, 1].
+    seed : int, optional
+        Seed of the random masks.
+    """
+
+    def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
+        super().__init__()
+        if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1]; got {p!r}")
+        self.p = float(p)
+        self.rng = np.random.default_rng(seed)
+        self._cache = None
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        x = as_float_array(x, "x", "Dropout.forward")
+        check_finite(x, "x", "Dropout.forward")
+        if not training or self.p == 0.0:
+            self._cache = np.ones((), dtype=x.dtype)
+            self._shape = x.shape
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float32 if x.dtype == np.float32 else np.float64) >= self.p
+        scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
+        mask = keep.astype(x.dtype) * x.dtype.type(scale)
+        self._cache = mask
+        self._shape = x.shape
+        return x * mask
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        mask = self._cached()
+        dy = self._grad_input(dy, self._shape)
+        return dy * mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Sequential(Layer):
+    """Layers applied one after another; backward runs them in reverse.
+
+    ``params``, ``grads`` and ``buffers`` gather those of the inner layers under
+    names ``"<index>.<key>"`` (e.g. ``"0.W"``), the same arrays, not copies.
+
+    Parameters
+    ----------
+    *layers : Layer
+        The layers, first to last.
+
+    Examples
+    --------
+    >>> model = Sequential(Conv2d(1, 4, 3, padding=1, seed=0), ReLU(), MaxPool2d(2), Flatten(), Linear(4 * 14 * 14, 10, seed=0))
+    >>> model.forward(np.zeros((2, 1, 28, 28), dtype=np.float32)).shape
+    (2, 10)
+    """
+
+    def __init__(self, *layers: Layer) -> None:
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential: argument {i} must be a Layer; got {type(layer).__name__}")
+        self.layers = list(layers)
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+        return dy
+
+    def _gather(self, attr: str) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in getattr(layer, attr).items()}
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return self._gather("params")
+
+    @params.setter
+    def params(self, value: dict) -> None:  # set by Layer.__init__; a Sequential owns no arrays itself
+        pass
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return self._gather("grads")
+
+    @grads.setter
+    def grads(self, value: dict) -> None:
+        pass
+
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return self._gather("buffers")
+
+    @buffers.setter
+    def buffers(self, value: dict) -> None:
+        pass
+
+    def parameters(self) -> list[Parameter]:
+        return [Parameter(layer, k, f"{i}.{k}") for i, layer in enumerate(self.layers) for k in layer.params]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.state_dict().items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise KeyError(
+                f"Sequential.load_state_dict: the saved arrays do not fit this model; "
+                f"missing {missing}, unexpected {unexpected}"
+            )
+        for i, layer in enumerate(self.layers):
+            prefix = f"{i}."
+            layer.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+
+    def astype(self, dtype: Any) -> "Sequential":
+        for layer in self.layers:
+            layer.astype(dtype)
+        return self
+
+    def zero_grad(self) -> None:
+        for layer in self.layers:
+            layer.zero_grad()
+
+    def __getitem__(self, i: int) -> Layer:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        lines = [f"  ({i}): {layer!r}".replace("\n", "\n  ") for i, layer in enumerate(self.layers)]
+        return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+    def summary(self, input_shape: tuple[int, ...]) -> str:
+        """A table of each layer's output shape and parameter count for one input shape ``(N, C, H, W)``.
+
+        Runs a forward pass on zeros in inference mode (running statistics are not changed).
+        """
+        x = np.zeros(input_shape, dtype=DEFAULT_DTYPE)
+        rows = [("layer", "output shape", "parameters")]
+        for i, layer in enumerate(self.layers):
+            x = layer.forward(x, training=False)
+            rows.append((f"({i}) {type(layer).__name__}", str(tuple(x.shape)), f"{layer.num_parameters():,}"))
+        rows.append(("total", "", f"{self.num_parameters():,}"))
+        widths = [max(len(r[c]) for r in rows) for c in range(3)]
+        return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}" for r in rows)

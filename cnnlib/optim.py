@@ -1,0 +1,160 @@
+"""Optimizers: how parameters move once their gradients are known.
+
+``SGD`` steps against the gradient (optionally with momentum and weight
+decay); ``Adam`` scales each parameter's step by running averages of its
+gradient and squared gradient. Both follow PyTorch's update rules exactly, so
+their numbers can be compared with ``torch.optim`` step for step.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Union
+
+import numpy as np
+
+from .layers import Layer, Parameter
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+Params = Union[Layer, Iterable[Parameter]]
+
+
+class Optimizer:
+    """Base class: holds the parameters and knows how to clear their gradients.
+
+    Parameters
+    ----------
+    params : Layer or iterable of Parameter
+        The model, or ``model.parameters()``.
+    lr : float
+        Learning rate.
+    """
+
+    def __init__(self, params: Params, lr: float) -> None:
+        if isinstance(params, Layer):
+            params = params.parameters()
+        self.params: list[Parameter] = list(params)
+        for p in self.params:
+            if not isinstance(p, Parameter):
+                raise TypeError(
+                    f"{type(self).__name__}: params must be a model or model.parameters(); got an item of type {type(p).__name__}"
+                )
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got no parameters to optimise")
+        if not (isinstance(lr, (int, float)) and lr > 0 and np.isfinite(lr)):
+            raise ValueError(f"{type(self).__name__}: lr must be a positive number; got {lr!r}")
+        self.lr = float(lr)
+        self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
+
+    def zero_grad(self) -> None:
+        """Set every gradient to zero (backward overwrites them anyway)."""
+        for p in self.params:
+            p.layer.grads[p.key] = np.zeros_like(p.value)
+
+    def _grads(self):
+        for p, state in zip(self.params, self.state):
+            g = p.grad
+            if g is None:
+                raise RuntimeError(f"{type(self).__name__}.step: parameter {p.name} has no gradient; call backward first")
+            yield p.value, g, state
+
+    def step(self) -> None:
+        """Update every parameter in place from its current gradient."""
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, as ``torch.optim.SGD``.
+
+    With gradient ``g`` of parameter ``w``: ``g += weight_decay * w``; with
+    momentum, ``buf = momentum * buf + g`` (``buf = g`` on the first step) and
+    ``g = buf``; then ``w -= lr * g``.
+
+    Parameters
+    ----------
+    params : Layer or iterable of Parameter
+        The model, or ``model.parameters()``.
+    lr : float
+        Learning rate.
+    momentum : float, default 0.0
+    weight_decay : float, default 0.0
+        L2 penalty coefficient.
+    """
+
+    def __init__(self, params: Params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must be in [0, 1); got {momentum!r}")
+        if weight_decay < 0:
+            raise ValueError(f"SGD: weight_decay must be >= 0; got {weight_decay!r}")
+        self.momentum = float(momentum)
+        self.weight_decay = float(weight_decay)
+
+    def step(self) -> None:
+        for w, g, state in self._grads():
+            if self.weight_decay:
+                g = g + self.weight_decay * w
+            if self.momentum:
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = np.array(g, dtype=w.dtype, copy=True)
+                else:
+                    buf *= self.momentum
+                    buf += g
+                g = buf
+            w -= (self.lr * g).astype(w.dtype, copy=False)
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam``.
+
+    ``m = b1*m + (1-b1)*g``, ``v = b2*v + (1-b2)*g**2``, then
+    ``w -= lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)`` at step ``t``.
+
+    Parameters
+    ----------
+    params : Layer or iterable of Parameter
+    lr : float, default 1e-3
+    betas : (float, float), default (0.9, 0.999)
+    eps : float, default 1e-8
+    weight_decay : float, default 0.0
+        L2 penalty added to the gradient (not decoupled, as in ``torch.optim.Adam``).
+    """
+
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        b1, b2 = betas
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
+            raise ValueError(f"Adam: betas must be in [0, 1); got {betas!r}")
+        if not eps > 0:
+            raise ValueError(f"Adam: eps must be > 0; got {eps!r}")
+        self.betas = (float(b1), float(b2))
+        self.eps = float(eps)
+        self.weight_decay = float(weight_decay)
+        self.t = 0
+
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        bias1 = 1.0 - b1**self.t
+        bias2_sqrt = np.sqrt(1.0 - b2**self.t)
+        for w, g, state in self._grads():
+            if self.weight_decay:
+                g = g + self.weight_decay * w
+            if "m" not in state:
+                state["m"] = np.zeros_like(w)
+                state["v"] = np.zeros_like(w)
+            m, v = state["m"], state["v"]
+            m *= b1
+            m += (1.0 - b1) * g
+            v *= b2
+            v += (1.0 - b2) * (g * g)
+            denom = np.sqrt(v) / bias2_sqrt + self.eps
+            w -= ((self.lr / bias1) * (m / denom)).astype(w.dtype, copy=False)
