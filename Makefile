@@ -1,0 +1,35 @@
+# The two commands of the README's quick start:
+#   make lab   - set everything up, then open the course in JupyterLab
+#   make test  - set everything up, then run every check
+# Both create a virtual environment in .venv (override with VENV=...) and install
+# the course into it; the install is redone only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Extra pytest arguments, e.g. make test PYTEST_ARGS="-k conv -x"
+PYTEST_ARGS ?=
+
+.PHONY: lab test setup train clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version' 
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+train: setup
+	$(BIN)/python -m cnnlib.train
+
+clean:
+	rm -rf $(VENV) .pytest_cache mnist_cnn.npz

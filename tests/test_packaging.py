@@ -1,0 +1,124 @@
+"""The project's promises about itself: dependencies, commands, documentation, no hidden frameworks."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib
+import inspect
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import cnnlib
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = ["functional", "layers", "losses", "optim", "gradcheck", "training", "models", "data", "train"]
+
+
+def _name_and_bound(spec: str) -> tuple[str, str]:
+    m = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*((?:[<>=!~]=?|==)\s*[^\s]+)?\s*", spec)
+    assert m, f"cannot parse requirement {spec!r}"
+    return m.group(1).lower(), (m.group(2) or "").replace(" ", "")
+
+
+def _environment_yml() -> tuple[list[str], list[str], list[str]]:
+    """Channels, conda dependencies and pip dependencies of environment.yml (a small, strict reader)."""
+    channels, conda, pip = [], [], []
+    section = None
+    for raw in (ROOT / "environment.yml").read_text().splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        if not line.startswith(" "):
+            section = line.split(":", 1)[0]
+            continue
+        item = line.strip()
+        if section == "channels":
+            channels.append(item.lstrip("- ").strip())
+        elif section == "dependencies":
+            indent = len(line) - len(line.lstrip())
+            if item == "- pip:":
+                continue
+            (pip if indent > 2 else conda).append(item[2:].strip())
+    return channels, conda, pip
+
+
+def test_environment_yml_matches_pyproject():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    from_pyproject = dict(_name_and_bound(d) for d in deps)
+    channels, conda, pip = _environment_yml()
+    from_conda = dict(_name_and_bound(d.replace("=", "==", 1) if re.fullmatch(r"\w+=[\d.]+", d) else d) for d in conda)
+    assert channels == ["conda-forge"]
+    assert pip == ["-e ."]
+    assert from_conda.pop("python")
+    assert from_conda.pop("pip") == ""
+    assert from_conda == from_pyproject
+
+
+def test_no_deep_learning_framework_at_run_time():
+    deps = " ".join(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]).lower()
+    for framework in ("torch", "tensorflow", "jax", "keras"):
+        assert framework not in deps
+    for path in (ROOT / "cnnlib").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not imported & {"torch", "tensorflow", "jax", "keras"}, path
+
+
+def test_readme_quick_start_and_ci():
+    readme = (ROOT / "README.md").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"^(make \w+)$", quick, flags=re.M)
+    assert commands[:2] == ["make lab", "make test"]
+    assert "conda env create -f environment.yml" in quick
+    assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^lab: setup$", makefile, re.M) and re.search(r"^test: setup$", makefile, re.M)
+
+
+def test_mnist_files_ship_with_the_repository():
+    data = ROOT / "data" / "mnist"
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        assert (data / f"{name}.gz").is_file()
+    assert "Creative Commons Attribution-Share Alike 3.0" in (data / "README.md").read_text()
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_modules_have_plain_language_docstrings(module):
+    mod = importlib.import_module(f"cnnlib.{module}")
+    assert mod.__doc__ and len(mod.__doc__.strip()) > 40
+
+
+def _public_callables():
+    for name in cnnlib.__all__:
+        obj = getattr(cnnlib, name)
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            yield name, obj
+
+
+@pytest.mark.parametrize("name,obj", list(_public_callables()))
+def test_public_api_is_documented_and_typed(name, obj):
+    assert obj.__doc__ and obj.__doc__.strip(), f"{name} has no docstring"
+    if inspect.isclass(obj) and (issubclass(obj, Exception) or dataclasses.is_dataclass(obj)):
+        return  # exceptions take a message; dataclasses document their fields as Attributes
+    func = obj.__init__ if inspect.isclass(obj) else obj
+    if func is object.__init__ or name == "load_mnist":
+        return
+    sig = inspect.signature(func)
+    params = [p for p in sig.parameters.values() if p.name not in ("self", "args", "kwargs")]
+    missing = [p.name for p in params if p.annotation is inspect.Parameter.empty]
+    assert not missing, f"{name}: parameters without type hints: {missing}"
+    # numpydoc: anything taking arguments documents them in a Parameters section
+    # (a class may document them in its own docstring).
+    if params and not (inspect.isclass(obj) and obj.__doc__ and "Parameters" in obj.__doc__):
+        doc = obj.__doc__ if not inspect.isclass(obj) else (obj.__doc__ + (func.__doc__ or ""))
+        assert "Parameters" in doc or "Same arguments" in doc or "Arguments as in" in doc, f"{name}: no Parameters section"
+
+
+def test_all_names_resolve():
+    for name in cnnlib.__all__:
+        assert hasattr(cnnlib, name), name
