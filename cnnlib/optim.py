@@ -51,12 +51,17 @@ class Optimizer:
         for p in self.params:
             p.layer.grads[p.key] = np.zeros_like(p.value)
 
-    def _grads(self):
+    def _grads(self) -> list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+        """(value, gradient, state) of every parameter, checked before anything is updated."""
+        out = []
         for p, state in zip(self.params, self.state):
             g = p.grad
             if g is None:
                 raise RuntimeError(f"{type(self).__name__}.step: parameter {p.name} has no gradient; call backward first")
-            yield p.value, g, state
+            if g.shape != p.value.shape:
+                raise ValueError(f"{type(self).__name__}.step: gradient of {p.name} has shape {g.shape}, expected {p.value.shape}")
+            out.append((p.value, g, state))
+        return out
 
     def step(self) -> None:
         """Update every parameter in place from its current gradient."""
@@ -135,17 +140,20 @@ class Adam(Optimizer):
             raise ValueError(f"Adam: betas must be in [0, 1); got {betas!r}")
         if not eps > 0:
             raise ValueError(f"Adam: eps must be > 0; got {eps!r}")
+        if weight_decay < 0:
+            raise ValueError(f"Adam: weight_decay must be >= 0; got {weight_decay!r}")
         self.betas = (float(b1), float(b2))
         self.eps = float(eps)
         self.weight_decay = float(weight_decay)
         self.t = 0
 
     def step(self) -> None:
+        params = self._grads()  # raises before anything changes
         self.t += 1
         b1, b2 = self.betas
         bias1 = 1.0 - b1**self.t
         bias2_sqrt = np.sqrt(1.0 - b2**self.t)
-        for w, g, state in self._grads():
+        for w, g, state in params:
             if self.weight_decay:
                 g = g + self.weight_decay * w
             if "m" not in state:
