@@ -7,8 +7,10 @@ numbers keeps them in ``layer.params`` and, after ``backward``, their gradients
 in ``layer.grads`` under the same keys. The names, shapes, initialisation and
 defaults follow PyTorch's ``torch.nn`` so that habits carry over.
 
-One difference from PyTorch: ``backward`` *overwrites* ``grads`` with the
-gradient of the latest batch instead of adding to what was there.
+Two differences from PyTorch: ``backward`` *overwrites* ``grads`` with the
+gradient of the latest batch instead of adding to what was there, and an
+input is converted to the dtype of the layer's parameters (float32 unless
+``layer.astype(np.float64)`` was called) instead of raising an error.
 """
 
 from __future__ import annotations
