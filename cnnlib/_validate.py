@@ -8,6 +8,7 @@ wrong answer or an IndexError deep inside NumPy.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Sequence
 
 import numpy as np
@@ -47,8 +48,9 @@ def check_finite(x: np.ndarray, name: str, where: str) -> None:
     finite numbers is only non-finite in the (rare) overflow case, which the
     exact elementwise test then settles.
     """
-    if x.size == 0 or np.isfinite(np.sum(x)):
-        return
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge but finite sum may overflow; settled below
+        if x.size == 0 or np.isfinite(np.sum(x)):
+            return
     bad = ~np.isfinite(x)
     if bad.any():
         n_nan = int(np.isnan(x).sum())
@@ -86,6 +88,13 @@ def pair(value: Any, name: str, where: str, minimum: int = 1) -> tuple[int, int]
     if min(out) < minimum:
         raise ValueError(f"{where}: {name} must be >= {minimum}; got {value!r}")
     return out
+
+
+def real_number(value: Any, name: str, where: str) -> float:
+    """Return ``value`` as a float, raising a clear error unless it is a real number (bools excluded)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise TypeError(f"{where}: {name} must be a finite real number; got {value!r}")
+    return float(value)
 
 
 def positive_int(value: Any, name: str, where: str) -> int:

@@ -573,8 +573,9 @@ def conv1d(x: Any, w: Any, b: Any = None, stride: int = 1, padding: int | str = 
             f"{where}: expected a signal (L,) with a kernel (k,), or x (N, C, L) with w (out, in, k); "
             f"got x {x.shape} and w {w.shape}"
         )
+    stride = _positive(stride, "stride", where)
     if isinstance(padding, str):
-        pad = _resolve_padding(padding, (1, x2.shape[-1]), (1, w2.shape[-1]), (1, int(stride)), where)[1]
+        pad = _resolve_padding(padding, (1, x2.shape[-1]), (1, w2.shape[-1]), (1, stride), where)[1]
     else:
         pad = (padding, padding)
     y = conv2d(x2, w2, b, stride=(1, stride), padding=((0, 0), pad), pad_mode=pad_mode)

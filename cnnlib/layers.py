@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from . import functional as F
-from ._validate import as_float_array, check_finite, check_ndim, pair, positive_int
+from ._validate import as_float_array, check_finite, check_ndim, pair, positive_int, real_number
 
 __all__ = [
     "Layer",
@@ -327,6 +327,8 @@ class _BatchNorm(Layer):
         super().__init__()
         name = type(self).__name__
         self.num_features = positive_int(num_features, "num_features", name)
+        eps = real_number(eps, "eps", name)
+        momentum = real_number(momentum, "momentum", name)
         if not eps > 0:
             raise ValueError(f"{name}: eps must be > 0; got {eps!r}")
         if not 0.0 <= momentum <= 1.0:
@@ -574,6 +576,7 @@ class Flatten(Layer):
         x = as_float_array(x, "x", "Flatten.forward")
         if x.ndim < 2:
             raise ValueError(f"Flatten.forward: expected x with a batch axis, (N, ...); got shape {x.shape}")
+        check_finite(x, "x", "Flatten.forward")
         self._cache = x.shape
         return x.reshape(x.shape[0], -1)  # (N, C, H, W) -> (N, C*H*W)
 
@@ -600,9 +603,10 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
         super().__init__()
-        if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+        p = real_number(p, "p", "Dropout")
+        if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be a probability in [0, 1]; got {p!r}")
-        self.p = float(p)
+        self.p = p
         self.rng = np.random.default_rng(seed)
         self._cache = None
 

@@ -37,7 +37,9 @@ def one_hot(labels: Any, num_classes: int) -> np.ndarray:
     array([[1., 0., 0.],
            [0., 0., 1.]], dtype=float32)
     """
-    labels = _int_labels(np.asarray(labels), num_classes, "one_hot")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        raise ValueError(f"one_hot: num_classes must be a positive integer; got {num_classes!r}")
+    labels = _int_labels(np.asarray(labels), int(num_classes), "one_hot")
     out = np.zeros((labels.shape[0], num_classes), dtype=np.float32)
     out[np.arange(labels.shape[0]), labels] = 1.0
     return out
@@ -102,6 +104,8 @@ class CrossEntropyLoss:
             raise ValueError(f"{where}: expected logits of shape (N, C); got shape {z.shape}")
         check_finite(z, "logits", where)
         N, C = z.shape
+        if N == 0 or C == 0:
+            raise ValueError(f"{where}: expected a non-empty batch of logits (N, C) with N, C >= 1; got shape {z.shape}")
         y = np.asarray(labels)
         if y.ndim == 2:
             if y.shape != z.shape:

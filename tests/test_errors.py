@@ -1,0 +1,505 @@
+"""Bad input stops with a clear error: the right exception type, and a message that
+says what was expected and what was given.
+
+Every check goes through :func:`expect_error`, which also makes sure the error was
+raised deliberately by a ``raise`` statement in cnnlib, not leaked from NumPy
+(an IndexError, an AttributeError or a broadcasting ValueError).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cnnlib
+from cnnlib import (
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    CrossEntropyLoss,
+    Dropout,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    NonFiniteError,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv2d_backward,
+    conv2d_naive,
+    conv_output_size,
+    max_pool2d,
+    max_pool2d_backward,
+    one_hot,
+    pad2d,
+    relu,
+    sigmoid,
+    softmax,
+)
+
+CNNLIB_DIR = Path(cnnlib.__file__).resolve().parent
+LEAKED = (IndexError, AttributeError, KeyError, ZeroDivisionError, OverflowError, FloatingPointError)
+NUMPY_PHRASES = ("could not be broadcast", "operands could not", "cannot reshape", "inhomogeneous", "not supported between")
+
+
+def expect_error(exc_type, fn, *args, match, also=(), **kwargs):
+    """Call ``fn``; it must raise exactly ``exc_type`` (or a subclass) with a message matching
+    ``match`` (a regex, searched) and containing each literal string in ``also``.
+    """
+    try:
+        with pytest.raises(exc_type, match=match) as info:
+            fn(*args, **kwargs)
+    except LEAKED as exc:  # pragma: no cover - only on failure
+        pytest.fail(f"raw {type(exc).__name__} leaked instead of {exc_type.__name__}: {exc}")
+    err = info.value
+    msg = str(err)
+    for text in also:
+        assert text in msg, f"{text!r} not in error message: {msg}"
+    assert not isinstance(err, LEAKED), f"raw {type(err).__name__}: {msg}"
+    for phrase in NUMPY_PHRASES:
+        assert phrase not in msg, f"NumPy's own error leaked: {msg}"
+    # The last frame must be a deliberate `raise` inside cnnlib, not a NumPy operation failing.
+    last = info.traceback[-1]
+    assert Path(str(last.path)).resolve().is_relative_to(CNNLIB_DIR), f"raised outside cnnlib at {last.path}"
+    assert "raise" in str(last.statement), f"not a deliberate raise: {last.statement}"
+    return err
+
+
+def shape_text(shape):
+    """How a shape tuple appears in a message, escaped for a regex."""
+    return re.escape(str(tuple(shape)))
+
+
+# ---------------------------------------------------------------------------
+# Wrong number of dimensions
+# ---------------------------------------------------------------------------
+
+
+def test_conv2d_3d_x_with_2d_w():
+    for conv in (conv2d, conv2d_naive):
+        expect_error(
+            ValueError, conv, np.ones((1, 5, 5)), np.ones((3, 3)),
+            match=r"\(N, C, H, W\)", also=("(1, 5, 5)", "(3, 3)", "x of shape", "w of shape"),
+        )
+
+
+def test_conv2d_4d_x_with_2d_w_and_2d_x_with_4d_w():
+    expect_error(ValueError, conv2d, np.ones((1, 1, 5, 5)), np.ones((3, 3)), match=r"\(out_channels, in_channels, kh, kw\)", also=("(1, 1, 5, 5)", "(3, 3)"))
+    expect_error(ValueError, conv2d, np.ones((5, 5)), np.ones((1, 1, 3, 3)), match=r"\(N, C, H, W\)", also=("(5, 5)", "(1, 1, 3, 3)"))
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (1, 28, 28), (1, 1, 1, 28, 28)], ids=str)
+def test_conv2d_layer_needs_4_dimensions(shape):
+    expect_error(
+        ValueError, Conv2d(1, 2, 3, seed=0).forward, np.zeros(shape),
+        match="4 dimensions", also=("(N, C, H, W)", str(shape), f"{len(shape)} dimension"),
+    )
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 2, 5), (10,)], ids=str)
+def test_linear_needs_2_dimensions(shape):
+    expect_error(ValueError, Linear(10, 3, seed=0).forward, np.zeros(shape), match="2 dimensions", also=("(N, in_features)", str(shape)))
+
+
+def test_batchnorm2d_needs_4_dimensions():
+    expect_error(ValueError, BatchNorm2d(3).forward, np.zeros((4, 3)), match="4 dimensions", also=("(N, C, H, W)", "(4, 3)"))
+
+
+def test_batchnorm1d_needs_2_or_3_dimensions():
+    expect_error(ValueError, BatchNorm1d(3).forward, np.zeros((2, 3, 4, 4)), match="2 or 3 dimensions", also=("(2, 3, 4, 4)",))
+
+
+@pytest.mark.parametrize("Pool", [MaxPool2d, AvgPool2d])
+def test_pool_layers_need_4_dimensions(Pool):
+    expect_error(ValueError, Pool(2).forward, np.zeros((3, 8, 8)), match="4 dimensions", also=("(N, C, H, W)", "(3, 8, 8)"))
+
+
+@pytest.mark.parametrize("pool", [max_pool2d, avg_pool2d])
+@pytest.mark.parametrize("shape", [(8,), (1, 1, 1, 8, 8)], ids=str)
+def test_functional_pooling_needs_2_to_4_dimensions(pool, shape):
+    expect_error(ValueError, pool, np.zeros(shape), 2, match=r"\(N, C, H, W\), \(C, H, W\) or \(H, W\)", also=(str(shape),))
+
+
+def test_pad2d_and_conv1d_and_flatten_dimensions():
+    expect_error(ValueError, pad2d, np.zeros(5), 1, match="at least 2 dimensions", also=("(5,)",))
+    expect_error(ValueError, conv1d, np.zeros((2, 5)), np.ones(3), match=r"signal \(L,\)", also=("(2, 5)", "(3,)"))
+    expect_error(ValueError, Flatten().forward, np.zeros(5), match=r"batch axis, \(N, \.\.\.\)", also=("(5,)",))
+
+
+# ---------------------------------------------------------------------------
+# Channel / feature counts that do not match the weights
+# ---------------------------------------------------------------------------
+
+
+def test_conv2d_channel_mismatch():
+    for conv in (conv2d, conv2d_naive):
+        expect_error(
+            ValueError, conv, np.ones((1, 3, 5, 5)), np.ones((2, 1, 3, 3)),
+            match=r"x has 3 input channel\(s\)", also=("expects 1", "(1, 3, 5, 5)", "(2, 1, 3, 3)"),
+        )
+
+
+def test_conv2d_layer_channel_mismatch():
+    expect_error(
+        ValueError, Conv2d(3, 8, 3, seed=0).forward, np.zeros((2, 1, 28, 28)),
+        match=r"expects 3 input channel\(s\), but x has 1", also=("(2, 1, 28, 28)",),
+    )
+
+
+def test_batchnorm2d_channel_mismatch():
+    expect_error(
+        ValueError, BatchNorm2d(16).forward, np.zeros((2, 8, 4, 4)),
+        match=r"16 channel\(s\), but x has 8", also=("(2, 8, 4, 4)",),
+    )
+
+
+def test_linear_feature_mismatch_mentions_flatten():
+    expect_error(
+        ValueError, Linear(100, 10, seed=0).forward, np.zeros((4, 99)),
+        match="expects 100 input features, but x has 99", also=("Flatten", "(4, 99)"),
+    )
+
+
+def test_conv2d_bias_of_the_wrong_length():
+    expect_error(ValueError, conv2d, np.ones((1, 1, 5, 5)), np.ones((2, 1, 3, 3)), b=np.ones(3), match=r"bias b of shape \(2,\)", also=("(3,)",))
+
+
+# ---------------------------------------------------------------------------
+# A kernel larger than the (padded) input
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("conv", [conv2d, conv2d_naive])
+def test_conv_kernel_larger_than_input(conv):
+    err = expect_error(ValueError, conv, np.ones((3, 3)), np.ones((5, 5)), match="kernel size 5", also=("larger than the padded input", "3 + 0 padding = 3"))
+    # with padding 1 the padded input is 5: that fits; a 6-wide kernel does not
+    assert conv(np.ones((3, 3)), np.ones((5, 5)), padding=1).shape == (1, 1)
+    expect_error(ValueError, conv, np.ones((3, 3)), np.ones((6, 6)), padding=1, match="kernel size 6", also=("3 + 2 padding = 5",))
+    assert "padded input" in str(err)
+
+
+def test_conv_kernel_larger_in_one_axis_names_the_axis():
+    expect_error(ValueError, conv2d, np.ones((3, 8)), np.ones((2, 9)), match=r"kernel size 9 \(cols\)", also=("8 + 0 padding = 8",))
+    expect_error(ValueError, Conv2d(1, 1, (4, 1), seed=0).forward, np.ones((1, 1, 3, 8)), match=r"kernel size 4 \(rows\)", also=("3 + 0 padding = 3",))
+
+
+def test_max_pool_kernel_larger_than_input():
+    expect_error(ValueError, max_pool2d, np.ones((2, 2)), 3, match="kernel size 3", also=("larger than the padded input", "2 + 0 padding = 2"))
+    expect_error(ValueError, MaxPool2d(3).forward, np.ones((1, 1, 2, 2)), match="kernel size 3", also=("larger than the padded input",))
+
+
+def test_conv_output_size_kernel_larger_than_input():
+    expect_error(ValueError, conv_output_size, 2, 5, match="kernel size 5", also=("larger than the padded input", "2 + 0 padding = 2"))
+
+
+# ---------------------------------------------------------------------------
+# Labels for CrossEntropyLoss
+# ---------------------------------------------------------------------------
+
+LOGITS = np.zeros((3, 10))
+
+
+@pytest.mark.parametrize("bad", [10, -1, 99])
+def test_labels_out_of_range(bad):
+    labels = np.array([0, bad, 1])
+    expect_error(ValueError, CrossEntropyLoss().forward, LOGITS, labels, match=re.escape("[0, 10)"), also=(f"e.g. {bad}", "10 classes"))
+    expect_error(ValueError, one_hot, labels, 10, match=re.escape("[0, 10)"), also=(f"e.g. {bad}",))
+
+
+def test_float_labels_are_a_type_error():
+    expect_error(TypeError, CrossEntropyLoss().forward, LOGITS, np.array([0.0, 1.0, 2.0]), match="must be integers", also=("float64",))
+    expect_error(TypeError, one_hot, np.array([0.0, 1.0]), 3, match="must be integers", also=("float64",))
+
+
+def test_label_count_must_match_logit_rows():
+    expect_error(ValueError, CrossEntropyLoss().forward, LOGITS, np.array([0, 1]), match="3 rows of logits but 2 labels")
+    expect_error(ValueError, CrossEntropyLoss().forward, LOGITS, np.array([0, 1, 2, 3]), match="3 rows of logits but 4 labels")
+
+
+def test_one_hot_labels_of_the_wrong_shape():
+    expect_error(ValueError, CrossEntropyLoss().forward, LOGITS, np.eye(3), match="one-hot labels must have the logits' shape", also=("(3, 10)", "(3, 3)"))
+    expect_error(ValueError, CrossEntropyLoss().forward, LOGITS, np.zeros((3, 10, 1), dtype=int), match=r"shape \(N,\)", also=("(3, 10, 1)",))
+    expect_error(ValueError, one_hot, np.array([[0, 1]]), 3, match=r"shape \(N,\)", also=("(1, 2)",))
+
+
+def test_one_hot_rows_must_be_probabilities():
+    expect_error(ValueError, CrossEntropyLoss().forward, np.zeros((1, 2)), np.array([[2.0, -1.0]]), match="non-negative rows that sum to 1")
+
+
+def test_logits_must_be_2d():
+    expect_error(ValueError, CrossEntropyLoss().forward, np.zeros(10), np.array([1]), match=r"logits of shape \(N, C\)", also=("(10,)",))
+
+
+def test_one_hot_num_classes_must_be_a_positive_int():
+    expect_error((TypeError, ValueError), one_hot, [0, 1], 2.5, match="num_classes", also=("2.5",))
+    expect_error((TypeError, ValueError), one_hot, [0, 1], "3", match="num_classes", also=("'3'",))
+
+
+def test_cross_entropy_of_an_empty_batch():
+    # mean over zero examples is 0/0: this must be a clear error, not a NaN loss / RuntimeWarning
+    expect_error(ValueError, CrossEntropyLoss().forward, np.zeros((0, 3)), np.zeros(0, dtype=int), match="empty|at least one|N >= 1")
+
+
+# ---------------------------------------------------------------------------
+# NaN and inf
+# ---------------------------------------------------------------------------
+
+
+def _with(value, shape, index):
+    x = np.ones(shape)
+    x[index] = value
+    return x
+
+
+def _nonfinite_cases():
+    bn = BatchNorm2d(2)
+    return [
+        ("conv2d", lambda x: conv2d(x, np.ones((1, 2, 2, 2)))),
+        ("conv2d_naive", lambda x: conv2d_naive(x, np.ones((1, 2, 2, 2)))),
+        ("max_pool2d", lambda x: max_pool2d(x, 2)),
+        ("avg_pool2d", lambda x: avg_pool2d(x, 2)),
+        ("relu", relu),
+        ("sigmoid", sigmoid),
+        ("softmax", softmax),
+        ("Conv2d.forward", Conv2d(2, 1, 2, seed=0).forward),
+        ("BatchNorm2d.forward", bn.forward),
+        ("MaxPool2d.forward", MaxPool2d(2).forward),
+        ("ReLU.forward", ReLU().forward),
+    ]
+
+
+@pytest.mark.parametrize("value, kind", [(np.nan, "1 NaN and 0 infinite"), (np.inf, "0 NaN and 1 infinite"), (-np.inf, "0 NaN and 1 infinite")])
+@pytest.mark.parametrize("name, fn", _nonfinite_cases(), ids=[c[0] for c in _nonfinite_cases()])
+def test_nonfinite_input_is_rejected(name, fn, value, kind):
+    x = _with(value, (2, 2, 4, 4), (1, 0, 2, 3))
+    err = expect_error(NonFiniteError, fn, x, match=kind, also=(name, "first at index (1, 0, 2, 3)", "finite"))
+    assert isinstance(err, ValueError)
+
+
+def test_nonfinite_error_is_a_value_error():
+    assert issubclass(NonFiniteError, ValueError)
+
+
+def test_nonfinite_logits_and_weights():
+    logits = _with(np.nan, (2, 3), (1, 2))
+    expect_error(NonFiniteError, CrossEntropyLoss().forward, logits, np.array([0, 1]), match="NaN", also=("logits", "first at index (1, 2)"))
+    w = _with(np.inf, (1, 1, 2, 2), (0, 0, 1, 0))
+    expect_error(NonFiniteError, conv2d, np.ones((1, 1, 4, 4)), w, match="infinite", also=("w must be finite", "(0, 0, 1, 0)"))
+
+
+def test_nan_and_inf_together_are_counted():
+    x = np.ones((3, 3))
+    x[0, 1], x[2, 2], x[1, 0] = np.nan, np.inf, -np.inf
+    expect_error(NonFiniteError, relu, x, match="1 NaN and 2 infinite", also=("first at index (0, 1)",))
+
+
+# ---------------------------------------------------------------------------
+# Bad hyperparameters
+# ---------------------------------------------------------------------------
+
+X4 = np.ones((1, 1, 6, 6))
+
+
+def test_stride_zero():
+    expect_error(ValueError, conv2d, X4, np.ones((1, 1, 3, 3)), stride=0, match="stride must be >= 1", also=("got 0",))
+    expect_error(ValueError, conv2d, X4, np.ones((1, 1, 3, 3)), stride=0, padding="same", match="stride must be >= 1")
+    expect_error(ValueError, max_pool2d, X4, 2, stride=0, match="stride must be >= 1")
+    expect_error(ValueError, Conv2d, 1, 1, 3, stride=0, match="stride must be >= 1")
+    expect_error(ValueError, MaxPool2d, 2, stride=(1, 0), match="stride must be >= 1", also=("(1, 0)",))
+    expect_error(ValueError, conv_output_size, 5, 3, stride=0, match="stride must be a positive integer", also=("got 0",))
+    expect_error(ValueError, conv1d, np.ones(5), np.ones(3), stride=0, match="stride must be a positive integer", also=("got 0",))
+
+
+def test_conv1d_stride_zero_with_same_padding():
+    expect_error(ValueError, conv1d, np.ones(5), np.ones(3), stride=0, padding="same", match="stride must be", also=("0",))
+
+
+def test_negative_padding():
+    expect_error(ValueError, conv2d, X4, np.ones((1, 1, 3, 3)), padding=-1, match="padding must be >= 0", also=("-1",))
+    expect_error(ValueError, conv2d, X4, np.ones((1, 1, 3, 3)), padding=((0, -1), (0, 0)), match="padding must be >= 0")
+    expect_error(ValueError, pad2d, np.ones((3, 3)), (1, -2), match="padding must be >= 0", also=("-2",))
+    expect_error(ValueError, Conv2d, 1, 1, 3, padding=-1, match="padding must be >= 0")
+    expect_error(ValueError, max_pool2d, X4, 2, padding=-1, match="padding must be >= 0")
+    expect_error(ValueError, conv_output_size, 5, 3, padding=-1, match="padding must be >= 0")
+
+
+def test_unknown_padding_rule():
+    expect_error(ValueError, conv2d, X4, np.ones((1, 1, 3, 3)), padding="full", match="'valid' or 'same'", also=("'full'",))
+    expect_error(ValueError, Conv2d, 1, 1, 3, padding="full", match="'valid' or 'same'", also=("'full'",))
+    expect_error(ValueError, conv_output_size, 5, 3, padding="full", match="'valid' or 'same'", also=("'full'",))
+
+
+def test_padding_of_the_wrong_type():
+    expect_error(TypeError, conv2d, X4, np.ones((1, 1, 3, 3)), padding=1.5, match="padding must be an int", also=("1.5",))
+    expect_error(TypeError, conv2d, X4, np.ones((1, 1, 3, 3)), padding=(1, 2, 3), match="padding must be an int", also=("(1, 2, 3)",))
+
+
+def test_unknown_pad_mode():
+    expect_error(ValueError, conv2d, X4, np.ones((1, 1, 3, 3)), pad_mode="reflect", match="'zeros' or 'edge'", also=("'reflect'",))
+    expect_error(ValueError, pad2d, np.ones((3, 3)), 1, mode="reflect", match="'zeros' or 'edge'", also=("'reflect'",))
+    expect_error(ValueError, Conv2d, 1, 1, 3, pad_mode="reflect", match="'zeros' or 'edge'", also=("'reflect'",))
+
+
+def test_pooling_padding_larger_than_half_the_kernel():
+    expect_error(ValueError, max_pool2d, X4, 2, padding=2, match="at most half the kernel", also=("(2, 2)",))
+    expect_error(ValueError, avg_pool2d, X4, 3, padding=2, match="at most half the kernel")
+    expect_error(ValueError, MaxPool2d, 2, padding=2, match="at most half the kernel")
+    expect_error(ValueError, AvgPool2d, (4, 2), padding=(2, 2), match="at most half the kernel")
+
+
+def test_kernel_size_stride_of_the_wrong_type():
+    expect_error(TypeError, max_pool2d, X4, 2.0, match="kernel_size must be an int or a pair", also=("2.0",))
+    expect_error(TypeError, Conv2d, 1, 1, 3, stride=1.5, match="stride must be an int or a pair", also=("1.5",))
+    expect_error(ValueError, Conv2d, 1, 1, 0, match="kernel_size must be >= 1")
+
+
+@pytest.mark.parametrize("p", [1.5, -0.1])
+def test_dropout_probability(p):
+    expect_error(ValueError, Dropout, p, match=re.escape("p must be a probability in [0, 1]"), also=(str(p),))
+
+
+def test_dropout_accepts_numpy_float_probability():
+    # np.float32(0.5) is a perfectly good probability; rejecting it with
+    # "p must be a probability in [0, 1]; got np.float32(0.5)" is confusing.
+    assert Dropout(np.float32(0.5)).p == 0.5
+
+
+@pytest.mark.parametrize("Norm", [BatchNorm1d, BatchNorm2d])
+def test_batchnorm_hyperparameters(Norm):
+    expect_error(ValueError, Norm, 4, momentum=2, match=re.escape("momentum must be in [0, 1]"), also=("2",))
+    expect_error(ValueError, Norm, 4, momentum=-0.1, match="momentum must be in")
+    expect_error(ValueError, Norm, 4, eps=0, match="eps must be > 0")
+    expect_error(ValueError, Norm, 0, match="num_features must be a positive integer", also=("got 0",))
+
+
+@pytest.mark.parametrize("kwargs, word", [({"momentum": "0.1"}, "momentum"), ({"eps": None}, "eps")], ids=["momentum-str", "eps-None"])
+def test_batchnorm_hyperparameters_of_the_wrong_type(kwargs, word):
+    expect_error((TypeError, ValueError), BatchNorm2d, 4, **kwargs, match=word)
+
+
+def test_layer_sizes_must_be_positive():
+    expect_error(ValueError, Linear, 0, 3, match="in_features must be a positive integer", also=("got 0",))
+    expect_error(ValueError, Linear, 3, -1, match="out_features must be a positive integer", also=("got -1",))
+    expect_error(ValueError, Linear, 2.5, 3, match="in_features must be a positive integer", also=("2.5",))
+    expect_error(ValueError, Conv2d, 0, 3, 3, match="in_channels must be a positive integer")
+    expect_error(ValueError, conv_output_size, 0, 3, match="n must be a positive integer")
+
+
+def test_softmax_axis_and_flatten_start_dim_out_of_range():
+    expect_error(ValueError, softmax, np.ones((2, 3)), axis=2, match="axis 2 is out of range", also=("(2, 3)",))
+    expect_error(ValueError, cnnlib.flatten, np.ones((2, 3)), start_dim=2, match="start_dim must be in", also=("got 2",))
+
+
+def test_sequential_needs_layers():
+    expect_error(TypeError, Sequential, Linear(2, 2, seed=0), relu, match="argument 1 must be a Layer", also=("function",))
+
+
+# ---------------------------------------------------------------------------
+# Non-numeric input
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad, dtype",
+    [(np.array([["a", "b"], ["c", "d"]]), "<U1"), (np.ones((2, 2), dtype=complex), "complex128"), (np.array([[None, 1], [2, 3]]), "object")],
+    ids=["str", "complex", "object"],
+)
+@pytest.mark.parametrize(
+    "name, fn",
+    [
+        ("conv2d", lambda x: conv2d(x, np.ones((1, 1)))),
+        ("max_pool2d", lambda x: max_pool2d(x, 1)),
+        ("relu", relu),
+        ("softmax", softmax),
+        ("pad2d", lambda x: pad2d(x, 1)),
+        ("Linear.forward", lambda x: Linear(2, 1, seed=0).forward(x)),
+        ("CrossEntropyLoss.forward", lambda x: CrossEntropyLoss().forward(x, np.array([0, 1]))),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_non_numeric_input_is_a_type_error_naming_the_dtype(name, fn, bad, dtype):
+    expect_error(TypeError, fn, bad, match="real numbers", also=(name, f"dtype {dtype}"))
+
+
+def test_a_plain_string_is_a_type_error():
+    expect_error(TypeError, conv2d, "image", np.ones((1, 1)), match="real numbers", also=("dtype <U5", "from str"))
+    expect_error(TypeError, Conv2d(1, 1, 1, seed=0).forward, [[["a"]]], match="real numbers", also=("from list",))
+
+
+def test_complex_weights_are_a_type_error():
+    expect_error(TypeError, conv2d, np.ones((3, 3)), np.ones((2, 2), dtype=complex), match="w must hold real numbers", also=("complex128",))
+
+
+# ---------------------------------------------------------------------------
+# backward before forward, and dy of the wrong shape
+# ---------------------------------------------------------------------------
+
+
+def _layers():
+    """(name, layer factory, a valid input) for every layer."""
+    x4 = np.random.default_rng(0).normal(size=(2, 3, 6, 6))
+    return [
+        ("Conv2d", lambda: Conv2d(3, 2, 3, seed=0), x4),
+        ("Linear", lambda: Linear(5, 2, seed=0), np.ones((4, 5))),
+        ("BatchNorm1d", lambda: BatchNorm1d(5), np.random.default_rng(1).normal(size=(4, 5))),
+        ("BatchNorm2d", lambda: BatchNorm2d(3), x4),
+        ("MaxPool2d", lambda: MaxPool2d(2), x4),
+        ("AvgPool2d", lambda: AvgPool2d(2), x4),
+        ("ReLU", ReLU, x4),
+        ("Sigmoid", Sigmoid, x4),
+        ("Tanh", Tanh, x4),
+        ("Flatten", Flatten, x4),
+        ("Dropout", lambda: Dropout(0.5, seed=0), x4),
+    ]
+
+
+LAYERS = _layers()
+LAYER_IDS = [c[0] for c in LAYERS]
+
+
+@pytest.mark.parametrize("name, make, x", LAYERS, ids=LAYER_IDS)
+def test_backward_before_forward(name, make, x):
+    expect_error(RuntimeError, make().backward, np.ones((2, 2)), match="call forward before backward", also=(f"{name}.backward",))
+
+
+def test_backward_before_forward_in_sequential_and_loss():
+    model = Sequential(Conv2d(1, 2, 3, seed=0), ReLU(), Flatten(), Linear(8, 2, seed=0))
+    expect_error(RuntimeError, model.backward, np.ones((1, 2)), match="call forward before backward", also=("Linear.backward",))
+    expect_error(RuntimeError, CrossEntropyLoss().backward, match="call forward before backward", also=("CrossEntropyLoss.backward",))
+
+
+@pytest.mark.parametrize("name, make, x", LAYERS, ids=LAYER_IDS)
+def test_backward_with_dy_of_the_wrong_shape(name, make, x):
+    layer = make()
+    y = layer.forward(x)
+    bad = np.ones(y.shape[:-1] + (y.shape[-1] + 1,))
+    expect_error(
+        ValueError, layer.backward, bad,
+        match=f"expected dy of shape {shape_text(y.shape)}", also=(f"got {bad.shape}", f"{name}.backward"),
+    )
+
+
+@pytest.mark.parametrize("name, make, x", LAYERS, ids=LAYER_IDS)
+def test_backward_with_nonfinite_dy(name, make, x):
+    layer = make()
+    y = layer.forward(x)
+    dy = np.ones(y.shape)
+    dy.flat[0] = np.nan
+    expect_error(NonFiniteError, layer.backward, dy, match="NaN", also=("dy", f"{name}.backward"))
+
+
+def test_functional_backward_with_dy_of_the_wrong_shape():
+    x = np.ones((1, 1, 4, 4))
+    w = np.ones((1, 1, 2, 2))
+    expect_error(ValueError, conv2d_backward, np.ones((1, 1, 2, 2)), x, w, match=r"dy of shape \(1, 1, 3, 3\)", also=("got (1, 1, 2, 2)",))
+    expect_error(ValueError, max_pool2d_backward, np.ones((3, 3)), np.ones((4, 4)), 2, match=r"dy of shape \(2, 2\)", also=("got (3, 3)",))
+    expect_error(ValueError, cnnlib.avg_pool2d_backward, np.ones((2, 3)), np.ones((4, 4)), 2, match=r"dy of shape \(2, 2\)", also=("got (2, 3)",))
+    expect_error(ValueError, cnnlib.conv2d_backward_naive, np.ones((2, 2)), np.ones((4, 4)), np.ones((2, 2)), match=r"dy of shape \(3, 3\)", also=("got (2, 2)",))
