@@ -17,13 +17,12 @@ convolution is ``conv2d(x, w[..., ::-1, ::-1])``.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal, Union
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._validate import as_float_array, check_finite, check_ndim, pair
+from ._validate import as_float_array, check_finite, pair, positive_int
 
 __all__ = [
     "conv_output_size",
@@ -96,15 +95,9 @@ def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int | s
     15
     """
     where = "conv_output_size"
-    n_, k_, s_ = (_positive(v, nm, where) for v, nm in ((n, "n"), (kernel_size, "kernel_size"), (stride, "stride")))
+    n_, k_, s_ = (positive_int(v, nm, where) for v, nm in ((n, "n"), (kernel_size, "kernel_size"), (stride, "stride")))
     (before, after), _ = _resolve_padding(padding, (n_, 1), (k_, 1), (s_, 1), where)
     return _out_len(n_, k_, s_, before + after, where)
-
-
-def _positive(value: Any, name: str, where: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{where}: {name} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 def _out_len(n: int, k: int, s: int, pad_total: int, where: str, axis: str = "") -> int:
@@ -573,7 +566,7 @@ def conv1d(x: Any, w: Any, b: Any = None, stride: int = 1, padding: int | str = 
             f"{where}: expected a signal (L,) with a kernel (k,), or x (N, C, L) with w (out, in, k); "
             f"got x {x.shape} and w {w.shape}"
         )
-    stride = _positive(stride, "stride", where)
+    stride = positive_int(stride, "stride", where)
     if isinstance(padding, str):
         pad = _resolve_padding(padding, (1, x2.shape[-1]), (1, w2.shape[-1]), (1, stride), where)[1]
     else:

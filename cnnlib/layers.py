@@ -15,7 +15,6 @@ input is converted to the dtype of the layer's parameters (float32 unless
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Iterator
 
 import numpy as np
@@ -79,6 +78,10 @@ class Parameter:
         """The gradient from the latest ``backward``, or None before the first one."""
         return self.layer.grads.get(self.key)
 
+    def zero_grad(self) -> None:
+        """Set the gradient to zeros shaped like the value."""
+        self.layer.grads[self.key] = np.zeros_like(self.value)
+
     def __repr__(self) -> str:
         return f"Parameter({self.name}, shape={self.value.shape})"
 
@@ -120,7 +123,7 @@ class Layer:
     def zero_grad(self) -> None:
         """Set every gradient to zero."""
         for p in self.parameters():
-            p.layer.grads[p.key] = np.zeros_like(p.value)
+            p.zero_grad()
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of the parameters and buffers, by name (what :func:`cnnlib.save` writes)."""

@@ -49,7 +49,7 @@ class Optimizer:
     def zero_grad(self) -> None:
         """Set every gradient to zero (backward overwrites them anyway)."""
         for p in self.params:
-            p.layer.grads[p.key] = np.zeros_like(p.value)
+            p.zero_grad()
 
     def _grads(self) -> list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
         """(value, gradient, state) of every parameter, checked before anything is updated."""
