@@ -282,12 +282,17 @@ def _prepare_conv(x: Any, w: Any, b: Any, stride: Any, padding: Any, pad_mode: A
     check_finite(x, "x", where)
     check_finite(w, "w", where)
     stride = pair(stride, "stride", where)
-    kernel = (w.shape[2], w.shape[3])
-    pads = _resolve_padding(padding, (x.shape[2], x.shape[3]), kernel, stride, where)
+    pads = _conv_pads(padding, (x.shape[2], x.shape[3]), (w.shape[2], w.shape[3]), stride, where)
     pad_mode = _check_pad_mode(pad_mode, where)
-    for axis, n, k, s, (p0, p1) in (("rows", x.shape[2], kernel[0], stride[0], pads[0]), ("cols", x.shape[3], kernel[1], stride[1], pads[1])):
-        _out_len(n, k, s, p0 + p1, where, f" ({axis})")
     return x, w, b, stride, pads, pad_mode, squeeze
+
+
+def _conv_pads(padding: Padding, size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int], where: str) -> Pads:
+    """Resolve the padding and check that the kernel fits the padded input along rows and columns."""
+    pads = _resolve_padding(padding, size, kernel, stride, where)
+    for axis, n, k, s, (p0, p1) in zip(("rows", "cols"), size, kernel, stride, pads):
+        _out_len(n, k, s, p0 + p1, where, f" ({axis})")
+    return pads
 
 
 def _squeeze_back(y: np.ndarray, squeeze: str | None) -> np.ndarray:
@@ -590,16 +595,22 @@ def _prepare_pool(x: Any, kernel_size: Any, stride: Any, padding: Any, where: st
     check_finite(x, "x", where)
     kernel = pair(kernel_size, "kernel_size", where)
     stride = kernel if stride is None else pair(stride, "stride", where)
+    pad = _pool_padding(padding, kernel, where)
+    H, W = x.shape[-2], x.shape[-1]
+    OH = _out_len(H, kernel[0], stride[0], 2 * pad[0], where, " (rows)")
+    OW = _out_len(W, kernel[1], stride[1], 2 * pad[1], where, " (cols)")
+    return x, kernel, stride, pad, (OH, OW)
+
+
+def _pool_padding(padding: Any, kernel: tuple[int, int], where: str) -> tuple[int, int]:
+    """Pooling padding as (rows, cols), at most half the kernel (as in PyTorch), so no window is all padding."""
     pad = pair(padding, "padding", where, minimum=0)
     if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:
         raise ValueError(
             f"{where}: padding must be at most half the kernel size (kernel {kernel}, so padding <= "
             f"{(kernel[0] // 2, kernel[1] // 2)}); got {pad}"
         )
-    H, W = x.shape[-2], x.shape[-1]
-    OH = _out_len(H, kernel[0], stride[0], 2 * pad[0], where, " (rows)")
-    OW = _out_len(W, kernel[1], stride[1], 2 * pad[1], where, " (cols)")
-    return x, kernel, stride, pad, (OH, OW)
+    return pad
 
 
 def _window(xp: np.ndarray, i: int, j: int, sh: int, sw: int, OH: int, OW: int) -> np.ndarray:
@@ -765,7 +776,15 @@ def avg_pool2d(
     array([[2.5 , 1.  ],
            [0.75, 6.5 ]])
     """
-    x, (kh, kw), (sh, sw), pad, (OH, OW) = _prepare_pool(x, kernel_size, stride, padding, "avg_pool2d")
+    x, kernel, stride, pad, out_hw = _prepare_pool(x, kernel_size, stride, padding, "avg_pool2d")
+    return _avg_pool_forward_fast(x, kernel, stride, pad, out_hw)
+
+
+def _avg_pool_forward_fast(x, kernel, stride, pad, out_hw):
+    """Mean over windows: add up the kh*kw window offsets, then divide."""
+    kh, kw = kernel
+    sh, sw = stride
+    OH, OW = out_hw
     xp = _pad_last2(x, ((pad[0], pad[0]), (pad[1], pad[1])), "zeros")
     out = _window(xp, 0, 0, sh, sw, OH, OW).copy()
     for k in range(1, kh * kw):

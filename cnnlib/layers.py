@@ -155,10 +155,12 @@ class Layer:
         self.grads = {}
         return self
 
-    def _input(self, x: Any, ndims: tuple[int, ...], layout: str) -> np.ndarray:
+    def _input(self, x: Any, ndims: tuple[int, ...] | None = None, layout: str = "") -> np.ndarray:
+        """Convert ``x`` to floats, check its number of dimensions (unless ``ndims`` is None) and that it is finite."""
         where = f"{type(self).__name__}.forward"
         x = as_float_array(x, "x", where)
-        check_ndim(x, ndims, "x", where, layout)
+        if ndims is not None:
+            check_ndim(x, ndims, "x", where, layout)
         check_finite(x, "x", where)
         return x
 
@@ -249,9 +251,7 @@ class Conv2d(Layer):
                 f"Conv2d.forward: this layer expects {self.in_channels} input channel(s), "
                 f"but x has {x.shape[1]} (x.shape = {x.shape}, NCHW)"
             )
-        pads = F._resolve_padding(self.padding, x.shape[2:], self.kernel_size, self.stride, "Conv2d.forward")
-        for axis, n, k, s, (p0, p1) in zip(("rows", "cols"), x.shape[2:], self.kernel_size, self.stride, pads):
-            F._out_len(n, k, s, p0 + p1, "Conv2d.forward", f" ({axis})")
+        pads = F._conv_pads(self.padding, x.shape[2:], self.kernel_size, self.stride, "Conv2d.forward")
         x = x.astype(W.dtype, copy=False)
         y, cols = F._conv_forward_fast(x, W, b, self.stride, pads, self.pad_mode)
         self._cache = (cols, x.shape, pads)
@@ -454,9 +454,7 @@ class _Pool(Layer):
         name = type(self).__name__
         self.kernel_size = pair(kernel_size, "kernel_size", name)
         self.stride = self.kernel_size if stride is None else pair(stride, "stride", name)
-        self.padding = pair(padding, "padding", name, minimum=0)
-        if self.padding[0] > self.kernel_size[0] // 2 or self.padding[1] > self.kernel_size[1] // 2:
-            raise ValueError(f"{name}: padding must be at most half the kernel size {self.kernel_size}; got {padding!r}")
+        self.padding = F._pool_padding(padding, self.kernel_size, name)
         self._cache = None
 
     def _prepare(self, x: Any) -> tuple[np.ndarray, tuple[int, int]]:
@@ -510,7 +508,7 @@ class AvgPool2d(_Pool):
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         x, out_hw = self._prepare(x)
         self._cache = (x.shape, (*x.shape[:2], *out_hw))
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F._avg_pool_forward_fast(x, self.kernel_size, self.stride, self.padding, out_hw)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x_shape, out_shape = self._cached()
@@ -522,9 +520,7 @@ class _Activation(Layer):
     """Elementwise layers: any input shape, output shaped like the input."""
 
     def _prepare(self, x: Any) -> np.ndarray:
-        x = as_float_array(x, "x", f"{type(self).__name__}.forward")
-        check_finite(x, "x", f"{type(self).__name__}.forward")
-        return x
+        return self._input(x)
 
 
 class ReLU(_Activation):
@@ -576,10 +572,9 @@ class Flatten(Layer):
     """Reshape ``(N, C, H, W)`` (or any ``(N, ...)``) to ``(N, C*H*W)``, keeping the batch axis."""
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = as_float_array(x, "x", "Flatten.forward")
+        x = self._input(x)
         if x.ndim < 2:
             raise ValueError(f"Flatten.forward: expected x with a batch axis, (N, ...); got shape {x.shape}")
-        check_finite(x, "x", "Flatten.forward")
         self._cache = x.shape
         return x.reshape(x.shape[0], -1)  # (N, C, H, W) -> (N, C*H*W)
 
@@ -614,8 +609,7 @@ class Dropout(Layer):
         self._cache = None
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = as_float_array(x, "x", "Dropout.forward")
-        check_finite(x, "x", "Dropout.forward")
+        x = self._input(x)
         if not training or self.p == 0.0:
             self._cache = np.ones((), dtype=x.dtype)
             self._shape = x.shape
