@@ -12,6 +12,9 @@ STAMP  := $(VENV)/.installed
 LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k conv -x"
 PYTEST_ARGS ?=
+# nbval checks every notebook in notebooks/ cell by cell against its stored outputs
+# (strict mode), in this environment, after masking what varies between runs.
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 .PHONY: lab test setup train clean
 
@@ -28,7 +31,7 @@ lab: setup
 	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
 
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(NBVAL) $(PYTEST_ARGS)
 
 train: setup
 	$(BIN)/python -m cnnlib.train

@@ -48,9 +48,11 @@ from .layers import (
     Tanh,
 )
 from .losses import CrossEntropyLoss, one_hot
+from .metrics import accuracy, confusion_matrix
 from .models import mnist_cnn
 from .optim import SGD, Adam, Optimizer
 from .training import Evaluation, History, TrainingDivergedError, evaluate, fit, load, predict, save
+from . import metrics, plots  # noqa: E402 - submodules: cnnlib.plots.show_images(...)
 
 
 def load_mnist(*args, **kwargs):  # noqa: D103 - documented in cnnlib.data.load_mnist
@@ -73,5 +75,5 @@ __all__ = [
     "MaxPool2d", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh",
     "CrossEntropyLoss", "one_hot", "mnist_cnn", "SGD", "Adam", "Optimizer",
     "Evaluation", "History", "TrainingDivergedError", "evaluate", "fit", "load", "predict", "save",
-    "load_mnist",
+    "load_mnist", "accuracy", "confusion_matrix",
 ]

@@ -15,7 +15,9 @@ import pytest
 import cnnlib
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["functional", "layers", "losses", "optim", "gradcheck", "training", "models", "data", "train"]
+MODULES = ["functional", "layers", "losses", "optim", "gradcheck", "training", "models", "data", "train", "metrics", "plots"]
+# Submodules whose own __all__ is public API too (used as cnnlib.plots.show_images etc.).
+SUBMODULE_APIS = ["plots", "metrics"]
 
 
 def _name_and_bound(spec: str) -> tuple[str, str]:
@@ -98,6 +100,12 @@ def _public_callables():
         obj = getattr(cnnlib, name)
         if inspect.isfunction(obj) or inspect.isclass(obj):
             yield name, obj
+    for module in SUBMODULE_APIS:
+        mod = importlib.import_module(f"cnnlib.{module}")
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                yield f"{module}.{name}", obj
 
 
 @pytest.mark.parametrize("name,obj", list(_public_callables()))

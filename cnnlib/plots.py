@@ -1,0 +1,371 @@
+"""Figures for the course: small matrices with their numbers, images, feature maps,
+filters, learning curves, the confusion matrix and the misclassified digits.
+
+Every function draws one matplotlib figure and returns it, so a notebook can show
+it (end the line with ``;`` to avoid a second copy) and a test can inspect it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "show_matrix",
+    "show_images",
+    "show_feature_maps",
+    "show_filters",
+    "plot_learning_curves",
+    "plot_confusion_matrix",
+    "show_misclassified",
+]
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _grid(n: int, ncols: int) -> tuple[int, int]:
+    ncols = max(1, min(ncols, n))
+    return (n + ncols - 1) // ncols, ncols
+
+
+def _images(images: Any, where: str) -> np.ndarray:
+    a = np.asarray(images)
+    if a.ndim == 4:
+        if a.shape[1] != 1:
+            raise ValueError(f"{where}: 4-D images must have one channel (N, 1, H, W), got shape {a.shape}")
+        a = a[:, 0]  # (N, 1, H, W) -> (N, H, W)
+    if a.ndim == 2:
+        a = a[None]  # one image (H, W) -> (1, H, W)
+    if a.ndim != 3 or a.shape[0] == 0:
+        raise ValueError(f"{where}: expected images of shape (N, H, W), (N, 1, H, W) or (H, W), got {np.shape(images)}")
+    return a
+
+
+def show_matrix(
+    a: Any,
+    *,
+    title: str | None = None,
+    fmt: str = "{:g}",
+    cmap: str = "Blues",
+    highlight: tuple[int, int, int, int] | None = None,
+    ax: Any = None,
+) -> Any:
+    """Draw a small 2-D array as a grid of coloured cells with the numbers written in.
+
+    Parameters
+    ----------
+    a : array_like, (H, W)
+        The matrix, e.g. an image patch, a kernel or a feature map.
+    title : str, optional
+        Title above the grid.
+    fmt : str, default "{:g}"
+        Format for the numbers.
+    cmap : str, default "Blues"
+        Matplotlib colour map.
+    highlight : (row, col, height, width), optional
+        A rectangle of cells to outline in red, e.g. the kernel's current window.
+    ax : matplotlib Axes, optional
+        Draw into this axes instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _plt()
+    m = np.asarray(a, dtype=float)
+    if m.ndim != 2:
+        raise ValueError(f"show_matrix: expected a 2-D array, got shape {m.shape}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(0.55 * m.shape[1] + 1.2, 0.55 * m.shape[0] + 0.9))
+    else:
+        fig = ax.figure
+    ax.imshow(m, cmap=cmap)
+    span = np.nanmax(m) - np.nanmin(m) if m.size else 0.0
+    mid = np.nanmin(m) + span / 2 if m.size else 0.0
+    for (i, j), v in np.ndenumerate(m):
+        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=10,
+                color="white" if span and v > mid else "black")
+    ax.set_xticks(range(m.shape[1]))
+    ax.set_yticks(range(m.shape[0]))
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    if highlight is not None:
+        from matplotlib.patches import Rectangle
+
+        r, c, h, w = highlight
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, fill=False, edgecolor="red", linewidth=3))
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def show_images(
+    images: Any,
+    labels: Sequence[Any] | None = None,
+    *,
+    ncols: int = 8,
+    title: str | None = None,
+    cmap: str = "gray",
+    size: float = 1.4,
+) -> Any:
+    """Show grey-scale images in a grid, each with an optional label.
+
+    Parameters
+    ----------
+    images : array_like, (N, H, W) or (N, 1, H, W) or (H, W)
+        The images.
+    labels : sequence, optional
+        One caption per image.
+    ncols : int, default 8
+        Images per row.
+    title : str, optional
+        Title of the whole figure.
+    cmap : str, default "gray"
+        Colour map.
+    size : float, default 1.4
+        Size of one image in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _plt()
+    imgs = _images(images, "show_images")
+    if labels is not None and len(labels) != len(imgs):
+        raise ValueError(f"show_images: got {len(imgs)} images but {len(labels)} labels")
+    rows, cols = _grid(len(imgs), ncols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + (0.4 if title else 0)), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < len(imgs):
+            ax.imshow(imgs[k], cmap=cmap)
+            if labels is not None:
+                ax.set_title(str(labels[k]), fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_feature_maps(
+    maps: Any,
+    *,
+    ncols: int = 8,
+    title: str | None = None,
+    cmap: str = "viridis",
+    size: float = 1.4,
+) -> Any:
+    """Show the channels of one feature map stack, each on its own colour scale.
+
+    Parameters
+    ----------
+    maps : array_like, (C, H, W) or (1, C, H, W)
+        The feature maps of one image (a layer's output for a batch of one).
+    ncols : int, default 8
+        Maps per row.
+    title : str, optional
+        Title of the whole figure.
+    cmap : str, default "viridis"
+        Colour map.
+    size : float, default 1.4
+        Size of one map in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _plt()
+    m = np.asarray(maps)
+    if m.ndim == 4 and m.shape[0] == 1:
+        m = m[0]  # (1, C, H, W) -> (C, H, W)
+    if m.ndim != 3:
+        raise ValueError(f"show_feature_maps: expected (C, H, W) or (1, C, H, W), got shape {np.shape(maps)}")
+    rows, cols = _grid(len(m), ncols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + (0.4 if title else 0)), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < len(m):
+            ax.imshow(m[k], cmap=cmap)
+            ax.set_title(f"channel {k}", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_filters(
+    weight: Any,
+    *,
+    in_channel: int = 0,
+    ncols: int = 8,
+    title: str | None = None,
+    size: float = 1.2,
+) -> Any:
+    """Show a convolution layer's kernels for one input channel.
+
+    Colours are symmetric around zero (red positive, blue negative, white zero),
+    on one scale shared by all kernels so their strengths can be compared.
+
+    Parameters
+    ----------
+    weight : array_like, (out_channels, in_channels, kh, kw)
+        Convolution weights in PyTorch's layout.
+    in_channel : int, default 0
+        Which input channel's kernels to show.
+    ncols : int, default 8
+        Kernels per row.
+    title : str, optional
+        Title of the whole figure.
+    size : float, default 1.2
+        Size of one kernel in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _plt()
+    w = np.asarray(weight)
+    if w.ndim != 4:
+        raise ValueError(f"show_filters: expected weights (out, in, kh, kw), got shape {w.shape}")
+    if not 0 <= in_channel < w.shape[1]:
+        raise ValueError(f"show_filters: in_channel must be in 0..{w.shape[1] - 1}, got {in_channel}")
+    k = w[:, in_channel]  # (out, kh, kw)
+    vmax = float(np.abs(k).max()) or 1.0
+    rows, cols = _grid(len(k), ncols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + (0.4 if title else 0)), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(k):
+            ax.imshow(k[i], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+            ax.set_title(f"filter {i}", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_curves(history: Any, *, title: str | None = None) -> Any:
+    """Plot loss and accuracy per epoch, for training and (if present) validation.
+
+    Parameters
+    ----------
+    history : History or mapping
+        A :class:`cnnlib.training.History` or a dict with the lists ``loss``,
+        ``accuracy`` and optionally ``val_loss``, ``val_accuracy``.
+    title : str, optional
+        Title of the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _plt()
+    h: Mapping[str, Sequence[float]] = history if isinstance(history, Mapping) else history.as_dict()
+    if not h.get("loss"):
+        raise ValueError("plot_learning_curves: the history has no epochs (empty 'loss')")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, key, label in ((a1, "loss", "cross-entropy loss"), (a2, "accuracy", "accuracy")):
+        epochs = np.arange(1, len(h[key]) + 1)
+        ax.plot(epochs, h[key], "o-", label="training")
+        if h.get("val_" + key):
+            ax.plot(epochs, h["val_" + key], "s--", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.set_xticks(epochs)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        ax.set_title(label.capitalize() + " per epoch")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(cm: Any, *, class_names: Sequence[str] | None = None, title: str | None = None) -> Any:
+    """Draw a confusion matrix with its counts; the diagonal holds the correct predictions.
+
+    Parameters
+    ----------
+    cm : array_like of int, (K, K)
+        Counts, rows are true classes and columns predicted ones
+        (see :func:`cnnlib.metrics.confusion_matrix`).
+    class_names : sequence of str, optional
+        Names of the K classes; default ``0 .. K-1``.
+    title : str, optional
+        Title of the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _plt()
+    m = np.asarray(cm)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"plot_confusion_matrix: expected a square (K, K) matrix, got shape {m.shape}")
+    names = list(class_names) if class_names is not None else [str(i) for i in range(len(m))]
+    if len(names) != len(m):
+        raise ValueError(f"plot_confusion_matrix: {len(m)} classes but {len(names)} class names")
+    fig, ax = plt.subplots(figsize=(0.6 * len(m) + 2, 0.6 * len(m) + 1.5))
+    # A log-like scale keeps the few mistakes visible next to the large diagonal.
+    ax.imshow(np.log1p(m), cmap="Blues")
+    big = np.log1p(m.max()) / 2 if m.size else 0
+    for (i, j), v in np.ndenumerate(m):
+        if v:
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=8,
+                    color="white" if np.log1p(v) > big else "black")
+    ax.set_xticks(range(len(m)), names)
+    ax.set_yticks(range(len(m)), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title or "Confusion matrix")
+    fig.tight_layout()
+    return fig
+
+
+def show_misclassified(
+    images: Any,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    max_images: int = 24,
+    ncols: int = 8,
+    title: str | None = None,
+) -> Any:
+    """Show the images whose prediction is wrong, captioned "true -> predicted".
+
+    Parameters
+    ----------
+    images : array_like, (N, 1, H, W) or (N, H, W)
+        All images that were classified.
+    y_true, y_pred : array_like of int, (N,)
+        True and predicted labels.
+    max_images : int, default 24
+        Show at most this many (the first ones in order).
+    ncols : int, default 8
+        Images per row.
+    title : str, optional
+        Title; by default it says how many were wrong.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    imgs = _images(images, "show_misclassified")
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if not (len(imgs) == len(t) == len(p)):
+        raise ValueError(f"show_misclassified: {len(imgs)} images, {len(t)} true labels and {len(p)} predictions must match")
+    wrong = np.flatnonzero(t != p)
+    if wrong.size == 0:
+        raise ValueError("show_misclassified: every prediction is correct, nothing to show")
+    shown = wrong[:max_images]
+    return show_images(
+        imgs[shown],
+        [f"{t[i]} -> {p[i]}" for i in shown],
+        ncols=ncols,
+        title=title or f"{wrong.size} of {len(t)} misclassified (true -> predicted), first {len(shown)} shown",
+    )
