@@ -2,7 +2,7 @@
 filters, learning curves, the confusion matrix and the misclassified digits.
 
 Every function draws one matplotlib figure and returns it, so a notebook can show
-it (end the line with ``;`` to avoid a second copy) and a test can inspect it.
+it (``fig = plots.show_images(...)`` then ``plt.show()``) and a test can inspect it.
 """
 
 from __future__ import annotations
@@ -139,7 +139,8 @@ def show_images(
     if labels is not None and len(labels) != len(imgs):
         raise ValueError(f"show_images: got {len(imgs)} images but {len(labels)} labels")
     rows, cols = _grid(len(imgs), ncols)
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + (0.4 if title else 0)), squeeze=False)
+    row_height = size + (0.35 if labels is not None else 0.0)  # room for each image's caption
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, row_height * rows + (0.5 if title else 0)), squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < len(imgs):
@@ -186,7 +187,7 @@ def show_feature_maps(
     if m.ndim != 3:
         raise ValueError(f"show_feature_maps: expected (C, H, W) or (1, C, H, W), got shape {np.shape(maps)}")
     rows, cols = _grid(len(m), ncols)
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + (0.4 if title else 0)), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, (size + 0.3) * rows + (0.5 if title else 0)), squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < len(m):
@@ -237,7 +238,7 @@ def show_filters(
     k = w[:, in_channel]  # (out, kh, kw)
     vmax = float(np.abs(k).max()) or 1.0
     rows, cols = _grid(len(k), ncols)
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + (0.4 if title else 0)), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, (size + 0.3) * rows + (0.5 if title else 0)), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(k):
