@@ -181,6 +181,7 @@ class CheckResult:
             "cases_passed": self.n_passed,
             "cases": len(self.cases),
             "first_failure": first.id if first else ("" if self.status != FAILED else "(see note)"),
+            "note": next((c.message for c in self.cases if c.passed and c.message), "") if self.status == PASSED else self.note,
         }
 
     def feedback(self) -> str:

@@ -1,0 +1,267 @@
+"""The exercise notebooks: structure, solutions that pass, stubs that report "not implemented", the grader.
+
+Every notebook is run in a fresh kernel through ``python -m cnnlib.grade``, the
+command students use. The solution of the open MNIST exercise trains a network
+on all 60,000 training images, so it has its own slow test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cnnlib import checks
+from cnnlib.grade import find_check_cells, grade_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+EXERCISES = ROOT / "exercises"
+SOLUTIONS = EXERCISES / "solutions"
+NOTEBOOKS = sorted(p.name for p in EXERCISES.glob("*.ipynb"))
+MNIST = "09_your_own_cnn.ipynb"
+QUICK = [n for n in NOTEBOOKS if n != MNIST]
+COURSE = {
+    "01_why_convolutions", "02_convolution", "03_stride_and_padding", "04_activations", "05_pooling",
+    "06_batch_norm", "07_softmax_cross_entropy", "08_backpropagation", "09_first_cnn", "10_full_mnist",
+    "11_beyond_2d",
+}
+TIMEOUT = 600  # seconds per cell for the quick notebooks
+
+
+def _read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def _tags(cell) -> list[str]:
+    return cell.metadata.get("tags", [])
+
+
+def _grade_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cnnlib.grade", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=timeout)
+
+
+# --------------------------------------------------------------------------
+# Structure (no kernel needed)
+# --------------------------------------------------------------------------
+
+
+def test_the_expected_exercises_exist():
+    assert "05_pooling.ipynb" in NOTEBOOKS and MNIST in NOTEBOOKS and len(NOTEBOOKS) >= 9
+    assert sorted(p.name for p in SOLUTIONS.glob("*.ipynb")) == NOTEBOOKS
+    assert (EXERCISES / "README.md").is_file()
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_stub_and_solution_share_everything_but_the_code(name):
+    stub, sol = _read(EXERCISES / name), _read(SOLUTIONS / name)
+    assert len(stub.cells) == len(sol.cells)
+    for i, (a, b) in enumerate(zip(stub.cells, sol.cells)):
+        assert a.cell_type == b.cell_type and _tags(a) == _tags(b), f"cell {i}"
+        if "exercise" in _tags(a):
+            assert "# YOUR CODE HERE" in a.source and a.source.rstrip().endswith("raise NotImplementedError"), f"cell {i}"
+            assert "NotImplementedError" not in b.source and "YOUR CODE HERE" not in b.source, f"cell {i}"
+            assert a.source.split("\n")[0] == b.source.split("\n")[0], f"cell {i}: the signature differs"
+        elif i > 0:
+            assert a.source == b.source, f"cell {i} differs between exercise and solution"
+
+
+@pytest.mark.parametrize("folder", ["exercises", "solutions"])
+def test_notebooks_are_stored_without_outputs(folder):
+    for name in NOTEBOOKS:
+        nb = _read((EXERCISES if folder == "exercises" else SOLUTIONS) / name)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{folder}/{name} has outputs"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_each_notebook_explains_itself(name):
+    nb = _read(EXERCISES / name)
+    intro = "\n".join(c.source for c in nb.cells[:3])
+    assert nb.cells[0].source.startswith(f"# Exercises {name[:2]}: ")
+    assert "**Follows**" in intro and "**You will practise:**" in intro
+    assert f"python -m cnnlib.grade exercises/{name}" in intro
+    assert "(N, C, H, W)" in intro and "not* flipped" in intro
+    followed = set(re.findall(r"`(\d\d_\w+)\.ipynb`", nb.cells[0].source))
+    assert followed and followed <= COURSE, followed
+    # every exercise: instructions, then the function, then its check
+    checks_found = find_check_cells(nb)
+    assert checks_found
+    for i, names in checks_found:
+        assert "check" in _tags(nb.cells[i]) and "exercise" in _tags(nb.cells[i - 1])
+        assert nb.cells[i - 2].cell_type == "markdown" and nb.cells[i - 2].source.startswith("## Exercise")
+        for n in names:
+            assert hasattr(checks, f"check_{n}"), n
+
+
+def test_every_check_is_used_by_some_exercise():
+    used = {n for name in NOTEBOOKS for _, names in find_check_cells(_read(EXERCISES / name)) for n in names}
+    assert used == {n[len("check_"):] for n in checks.__all__ if n.startswith("check_")}
+
+
+# --------------------------------------------------------------------------
+# Running the notebooks with the grader, in fresh kernels
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def graded():
+    """Grade every stub and every quick solution with the CLI (two processes side by side)."""
+    runs = {}
+    procs = {
+        kind: subprocess.Popen(
+            [sys.executable, "-m", "cnnlib.grade", "--json", "--timeout", str(TIMEOUT),
+             *[str(folder / n) for n in (NOTEBOOKS if kind == "stubs" else QUICK)]],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for kind, folder in (("stubs", EXERCISES), ("solutions", SOLUTIONS))
+    }
+    start = time.perf_counter()
+    for kind, proc in procs.items():
+        out, err = proc.communicate(timeout=1800)
+        runs[kind] = (proc.returncode, {Path(g["path"]).name: g for g in json.loads(out)}, err)
+    runs["seconds"] = time.perf_counter() - start
+    return runs
+
+
+@pytest.mark.parametrize("name", QUICK)
+def test_solution_passes_every_check(graded, name):
+    code, grades, err = graded["solutions"]
+    g = grades[name]
+    assert not g["problem"] and not g["cell_errors"], (g, err)
+    assert g["exercises"] and all(e["status"] == "passed" for e in g["exercises"]), g
+    assert g["score"] == g["total"] == len(find_check_cells(_read(SOLUTIONS / name)))
+
+
+def test_solutions_exit_zero(graded):
+    code, _, err = graded["solutions"]
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_stub_reports_not_implemented_everywhere(graded, name):
+    code, grades, err = graded["stubs"]
+    g = grades[name]
+    assert not g["problem"] and not g["cell_errors"], (g, err)
+    assert g["exercises"] and all(e["status"] == "not implemented" for e in g["exercises"]), g
+    assert g["score"] == 0
+
+
+def test_stubs_exit_one(graded):
+    code, _, err = graded["stubs"]
+    assert code == 1, err
+
+
+@pytest.mark.slow
+def test_mnist_solution_beats_the_target():
+    """Trains the solution network on all 60,000 images (about 1.5-3 minutes on 2 cores)."""
+    start = time.perf_counter()
+    g = grade_notebook(SOLUTIONS / MNIST, timeout=3600)
+    elapsed = time.perf_counter() - start
+    assert not g.problem and not g.cell_errors, g
+    [ex] = g.exercises
+    assert ex.name == "mnist_cnn" and ex.status == "passed", ex
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", ex.detail).group(1))
+    assert accuracy >= 98.5
+    print(f"\nMNIST solution: {ex.detail}; notebook run {elapsed:.0f} s")
+
+
+# --------------------------------------------------------------------------
+# The grader's command line on hand-made notebooks
+# --------------------------------------------------------------------------
+
+
+def _solution_source(name: str, func: str) -> str:
+    for cell in _read(SOLUTIONS / name).cells:
+        if "exercise" in _tags(cell) and cell.source.startswith(f"def {func}("):
+            return cell.source
+    raise KeyError(func)
+
+
+@pytest.fixture(scope="module")
+def half_done(tmp_path_factory) -> Path:
+    """05_pooling with one exercise right, one wrong, one with a syntax error and one untouched."""
+    nb = _read(EXERCISES / "05_pooling.ipynb")
+    for cell in nb.cells:
+        if "exercise" not in _tags(cell):
+            continue
+        if cell.source.startswith("def max_pool2d("):
+            cell.source = _solution_source("05_pooling.ipynb", "max_pool2d")
+        elif cell.source.startswith("def max_pool2d_backward("):  # the whole window gets the gradient
+            cell.source = _solution_source("05_pooling.ipynb", "avg_pool2d_backward").replace(
+                "def avg_pool2d_backward(", "def max_pool2d_backward(").replace("/ (k * k)", "")
+        elif cell.source.startswith("def avg_pool2d("):
+            cell.source = "def avg_pool2d(x, kernel_size, stride=None)\n    return x"
+    path = tmp_path_factory.mktemp("grade") / "05_pooling.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_grader_scores_a_half_done_notebook(half_done):
+    run = _grade_cli(str(half_done))
+    assert run.returncode == 1, run.stderr
+    out = run.stdout
+    assert re.search(r"ok max_pool2d\s+passed\s+5/5 cases", out), out
+    assert re.search(r"-- max_pool2d_backward\s+failed\s+\d/8 cases\s+first failing case: lecture_example", out), out
+    assert re.search(r"-- avg_pool2d\s+error\s+NameError: name 'avg_pool2d' is not defined", out), out
+    assert re.search(r"-- avg_pool2d_backward\s+not implemented", out), out
+    assert "note: cell" in out and "SyntaxError" in out
+    assert "score: 1/4 exercises passed" in out
+
+
+def test_grader_exit_zero_and_json(half_done):
+    run = _grade_cli("--exit-zero", "--json", str(half_done))
+    assert run.returncode == 0, run.stderr
+    [g] = json.loads(run.stdout)
+    assert [e["status"] for e in g["exercises"]] == ["passed", "failed", "error", "not implemented"]
+    assert g["score"] == 1 and g["total"] == 4 and g["seconds"] > 0
+
+
+def test_grader_cannot_grade(tmp_path):
+    run = _grade_cli(str(tmp_path / "missing.ipynb"))
+    assert run.returncode == 2 and "no such notebook" in run.stdout
+    empty = tmp_path / "empty.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), empty)
+    run = _grade_cli(str(empty), "--exit-zero")
+    assert run.returncode == 2 and "has no check cells" in run.stdout
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("not json")
+    assert _grade_cli(str(bad)).returncode == 2
+    run = _grade_cli(str(tmp_path / "no_notebooks_here"))
+    assert run.returncode == 2
+
+
+def test_a_cell_that_runs_too_long_is_interrupted_and_grading_goes_on(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import time\ntime.sleep(60)"),
+        nbformat.v4.new_code_cell("import numpy as np\nfrom cnnlib import checks\n\ndef relu(x):\n    return np.maximum(x, 0)"),
+        nbformat.v4.new_code_cell("checks.check_relu(relu);"),
+    ])
+    path = tmp_path / "slow.ipynb"
+    nbformat.write(nb, path)
+    start = time.perf_counter()
+    g = grade_notebook(path, timeout=3)
+    assert time.perf_counter() - start < 45
+    assert [e.status for e in g.exercises] == ["passed"]
+    assert g.cell_errors and "cell 1" in g.cell_errors[0]
+
+
+def test_the_kernel_runs_this_python_and_this_cnnlib(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(
+            "import sys, cnnlib\n"
+            f"assert sys.executable == {sys.executable!r}, sys.executable\n"
+            f"assert cnnlib.__file__ == {__import__('cnnlib').__file__!r}, cnnlib.__file__"),
+        nbformat.v4.new_code_cell("from cnnlib import checks\nchecks.check_flatten(lambda x: x.reshape(len(x), -1));"),
+    ])
+    path = tmp_path / "which.ipynb"
+    nbformat.write(nb, path)
+    g = grade_notebook(path)
+    assert not g.cell_errors, g.cell_errors
+    assert g.all_passed
