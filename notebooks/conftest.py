@@ -8,11 +8,14 @@ plain ``pytest --nbval notebooks/`` behave the same way for an instructor:
   installed cnnlib;
 * outputs are compared after ``nbval_sanitize.cfg`` has masked what really
   varies between runs (memory addresses, temporary paths, progress-bar rates).
+
+One thing to know when writing a notebook: nbval runs cells without storing
+them in IPython's history, so a trailing ``;`` does not hide a cell's result.
+Show figures with ``plt.show()`` instead.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
@@ -24,6 +27,3 @@ def pytest_configure(config):
         opt.nbval_sanitize_with = str(SANITIZE)
     if hasattr(opt, "nbval_current_env") and not (opt.nbval_current_env or opt.nbval_kernel_name):
         opt.nbval_current_env = True
-    # Kernels inherit the environment: draw figures inline without a display,
-    # and keep the number of BLAS threads what the machine has (2 in CI).
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
