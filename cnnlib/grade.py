@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["ExerciseGrade", "NotebookGrade", "grade_notebook", "find_check_cells", "main"]
+__all__ = ["ExerciseGrade", "NotebookGrade", "grade_notebook", "find_check_cells", "format_grade", "main"]
 
 DEFAULT_TIMEOUT = 1800  # seconds per cell; the MNIST exercise trains for minutes on a busy 2-core machine
 _MARKER = "<<cnnlib-grade-log>>"

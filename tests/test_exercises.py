@@ -125,7 +125,11 @@ def graded():
     start = time.perf_counter()
     for kind, proc in procs.items():
         out, err = proc.communicate(timeout=1800)
-        runs[kind] = (proc.returncode, {Path(g["path"]).name: g for g in json.loads(out)}, err)
+        try:
+            grades = {Path(g["path"]).name: g for g in json.loads(out)}
+        except json.JSONDecodeError:
+            pytest.fail(f"the grader did not print JSON for the {kind} (exit {proc.returncode}):\n{out}\n{err}")
+        runs[kind] = (proc.returncode, grades, err)
     runs["seconds"] = time.perf_counter() - start
     return runs
 
