@@ -1,0 +1,23 @@
+"""benchmarks/benchmark.py still runs (a tiny version of it), so that it cannot rot unnoticed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "benchmark.py"
+
+
+def test_benchmark_script_runs_on_a_slice():
+    res = subprocess.run(
+        [sys.executable, str(SCRIPT), "--limit", "256", "--epochs", "1", "--no-torch", "--repeats", "2", "--threads", "1"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    out = res.stdout
+    assert "threads pinned to 1: OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1, MKL_NUM_THREADS=1" in out
+    assert "cpu:" in out and "numpy" in out and "torch: not used" in out
+    for layer in ("(0) Conv2d", "(1) BatchNorm2d", "(3) MaxPool2d", "(9) Linear", "one training step"):
+        assert layer in out
+    assert "epoch 1 cnnlib" in out and "256 images" in out
