@@ -347,16 +347,32 @@ def _col2im(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: int, kw: int, sh
 
 
 def _conv_backward_fast(
-    dy: np.ndarray, cols: np.ndarray, x_shape: tuple[int, ...], w: np.ndarray, stride: tuple[int, int], pads: Pads, pad_mode: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    dy: np.ndarray,
+    cols: np.ndarray,
+    x_shape: tuple[int, ...],
+    w: np.ndarray,
+    stride: tuple[int, int],
+    pads: Pads,
+    pad_mode: str,
+    need_dx: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients (dx, dw, db) from the forward pass's columns; ``dx`` is None unless ``need_dx``.
+
+    A network's first layer has no use for ``dx`` (nothing comes before it), and
+    for it ``dx`` is half the work of the backward pass.
+    """
     N, C, H, W = x_shape
     O, _, kh, kw = w.shape
     sh, sw = stride
     OH, OW = dy.shape[2], dy.shape[3]
     (t, b_), (l, r) = pads
-    dy2 = dy.transpose(1, 0, 2, 3).reshape(O, N * OH * OW)  # (N, O, OH, OW) -> (O, N*OH*OW)
-    db = dy2.sum(axis=1)
-    dw = (dy2 @ cols.T).reshape(w.shape)  # every position where the kernel was applied adds to it
+    dy2 = dy.transpose(1, 0, 2, 3).reshape(O, N * OH * OW)  # (N, O, OH, OW) -> (O, N*OH*OW); free if dy is channel-first
+    db = dy2 @ np.ones(dy2.shape[1], dtype=dy2.dtype)  # row sums as one matrix-vector product (BLAS, faster than sum)
+    # Every position where the kernel was applied adds to dw. Computed as (cols @ dy2.T).T:
+    # with both operands' long axis contiguous this is faster than dy2 @ cols.T.
+    dw = (cols @ dy2.T).T.reshape(w.shape)  # (C*kh*kw, O) -> (O, C*kh*kw) -> (O, C, kh, kw), a small copy
+    if not need_dx:
+        return None, dw, db
     dcols = w.reshape(O, C * kh * kw).T @ dy2  # (C*kh*kw, N*OH*OW)
     dxp = _col2im(dcols, (C, N, H + t + b_, W + l + r), kh, kw, sh, sw, OH, OW)
     dx = _unpad_last2(dxp, pads, pad_mode).transpose(1, 0, 2, 3)  # (C, N, H, W) -> (N, C, H, W)
@@ -654,6 +670,62 @@ def _max_pool_backward_fast(dy, xp, out, x_shape, kernel, stride, pad):
     return _unpad_last2(dxp, ((pad[0], pad[0]), (pad[1], pad[1])), "zeros")
 
 
+def _tiles(kernel: tuple[int, int], stride: tuple[int, int], pad: tuple[int, int]) -> bool:
+    """True when pooling windows tile the input: stride equal to the kernel and no padding."""
+    return stride == kernel and pad == (0, 0)
+
+
+def _tile_view(a: np.ndarray, kernel: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
+    """View ``a`` (..., H, W) as (..., OH, kh, OW, kw) windows; rows/columns past the last whole window are left out."""
+    (kh, kw), (OH, OW) = kernel, out_hw
+    # Splitting an axis in two never needs a copy, so this is a view of ``a`` (also for
+    # the channel-first memory that Conv2d produces), and writing into it writes into ``a``.
+    return a[..., : OH * kh, : OW * kw].reshape(*a.shape[:-2], OH, kh, OW, kw)
+
+
+def _max_pool_tiles_forward(x: np.ndarray, kernel: tuple[int, int], out_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling when the windows tile (stride == kernel, no padding).
+
+    Returns the output and, for the backward pass, which entry of each window
+    won (0 .. kh*kw - 1 in row-major order; the first one if several tie). The
+    output keeps the memory order of ``x``.
+    """
+    kh, kw = kernel
+    t = _tile_view(x, kernel, out_hw)  # (..., OH, kh, OW, kw)
+    out = np.empty_like(t[..., 0, :, 0])  # (..., OH, OW)
+    index = np.uint8 if kh * kw < 256 else np.intp
+    winner = np.zeros(out.shape, dtype=index)
+    np.copyto(out, t[..., 0, :, 0])
+    better = np.empty(out.shape, dtype=bool)
+    candidate = np.empty(out.shape, dtype=index)
+    for k in range(1, kh * kw):
+        v = t[..., k // kw, :, k % kw]  # entry (i, j) of every window
+        np.greater(v, out, out=better)  # strictly greater: on a tie the earlier entry stays the winner
+        # winner = k where better: k is larger than every earlier winner, so a maximum does it
+        # (much faster than np.copyto(winner, k, where=better) or np.where)
+        np.multiply(better, index(k), out=candidate)
+        np.maximum(winner, candidate, out=winner)
+        np.maximum(out, v, out=out)
+    return out, winner
+
+
+def _max_pool_tiles_backward(dy: np.ndarray, winner: np.ndarray, x: np.ndarray, kernel: tuple[int, int]) -> np.ndarray:
+    """Backward of :func:`_max_pool_tiles_forward`: each window's gradient goes to its winner.
+
+    ``x`` is the forward pass's input; ``dx`` gets its shape and memory order.
+    """
+    kh, kw = kernel
+    OH, OW = winner.shape[-2], winner.shape[-1]
+    whole = x.shape[-2] == OH * kh and x.shape[-1] == OW * kw
+    dx = np.empty_like(x, dtype=dy.dtype) if whole else np.zeros_like(x, dtype=dy.dtype)
+    t = _tile_view(dx, kernel, (OH, OW))  # (..., OH, kh, OW, kw), a view into dx
+    is_k = np.empty(winner.shape, dtype=bool)
+    for k in range(kh * kw):
+        np.equal(winner, k, out=is_k)
+        np.multiply(dy, is_k, out=t[..., k // kw, :, k % kw])  # every entry of every window is written once
+    return dx
+
+
 def max_pool2d(
     x: Any, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0
 ) -> np.ndarray:
@@ -683,6 +755,8 @@ def max_pool2d(
            [2., 8.]])
     """
     x, kernel, stride, pad, out_hw = _prepare_pool(x, kernel_size, stride, padding, "max_pool2d")
+    if _tiles(kernel, stride, pad):
+        return _max_pool_tiles_forward(x, kernel, out_hw)[0]
     return _max_pool_forward_fast(x, kernel, stride, pad, out_hw)[0]
 
 
@@ -732,8 +806,11 @@ def max_pool2d_backward(
     """
     where = "max_pool2d_backward"
     x, kernel, stride, pad, out_hw = _prepare_pool(x, kernel_size, stride, padding, where)
-    out, xp = _max_pool_forward_fast(x, kernel, stride, pad, out_hw)
     dy = _check_dy(dy, (*x.shape[:-2], *out_hw), where).astype(x.dtype, copy=False)
+    if _tiles(kernel, stride, pad):
+        _, winner = _max_pool_tiles_forward(x, kernel, out_hw)
+        return _max_pool_tiles_backward(dy, winner, x, kernel)
+    out, xp = _max_pool_forward_fast(x, kernel, stride, pad, out_hw)
     return _max_pool_backward_fast(dy, xp, out, x.shape, kernel, stride, pad)
 
 

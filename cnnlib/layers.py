@@ -15,6 +15,7 @@ input is converted to the dtype of the layer's parameters (float32 unless
 
 from __future__ import annotations
 
+from contextlib import contextmanager, nullcontext
 from typing import Any, Iterator
 
 import numpy as np
@@ -40,6 +41,30 @@ __all__ = [
 ]
 
 DEFAULT_DTYPE = np.float32
+
+
+class _FiniteChecks:
+    """Whether layers check their inputs and upstream gradients for NaN and infinity.
+
+    A layer used on its own always checks. Inside a :class:`Sequential` only the
+    first layer checks its input (and the last one its ``dy``): the layers after
+    it receive numbers that cnnlib itself computed from checked ones, which can
+    only stop being finite through overflow, and that shows up in the output,
+    which Sequential checks once. This saves a pass over every activation.
+    """
+
+    enabled = True
+
+
+@contextmanager
+def _unchecked() -> Iterator[None]:
+    """Switch the per-layer finite checks off for the duration of a ``with`` block."""
+    previous = _FiniteChecks.enabled
+    _FiniteChecks.enabled = False
+    try:
+        yield
+    finally:
+        _FiniteChecks.enabled = previous
 
 
 class Parameter:
@@ -111,6 +136,15 @@ class Layer:
     def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         return self.forward(x, training=training)
 
+    def _backward_no_input_grad(self, dy: np.ndarray) -> None:
+        """Like :meth:`backward`, for a layer that comes first: only ``grads`` are needed.
+
+        :func:`~cnnlib.training.fit` calls this on the model, since nothing uses
+        the gradient with respect to the images. Layers for which that gradient
+        is real work (Conv2d) skip it; the others just run ``backward``.
+        """
+        self.backward(dy)
+
     # -- helpers shared by all layers ----------------------------------------------
     def parameters(self) -> list[Parameter]:
         """Handles on every learnable array, for an optimizer: ``SGD(model.parameters(), lr=0.1)``."""
@@ -161,7 +195,8 @@ class Layer:
         x = as_float_array(x, "x", where)
         if ndims is not None:
             check_ndim(x, ndims, "x", where, layout)
-        check_finite(x, "x", where)
+        if _FiniteChecks.enabled:
+            check_finite(x, "x", where)
         return x
 
     def _cached(self) -> Any:
@@ -176,7 +211,8 @@ class Layer:
         dy = as_float_array(dy, "dy", where)
         if dy.shape != tuple(expected_shape):
             raise ValueError(f"{where}: expected dy of shape {tuple(expected_shape)} (the output's shape); got {dy.shape}")
-        check_finite(dy, "dy", where)
+        if _FiniteChecks.enabled:
+            check_finite(dy, "dy", where)
         return dy
 
     def extra_repr(self) -> str:
@@ -259,9 +295,15 @@ class Conv2d(Layer):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        return self._backward(dy, need_dx=True)
+
+    def _backward_no_input_grad(self, dy: np.ndarray) -> None:
+        self._backward(dy, need_dx=False)
+
+    def _backward(self, dy: np.ndarray, need_dx: bool) -> np.ndarray | None:
         cols, x_shape, pads = self._cached()
         dy = self._grad_input(dy, self._out_shape).astype(self.params["W"].dtype, copy=False)
-        dx, dW, db = F._conv_backward_fast(dy, cols, x_shape, self.params["W"], self.stride, pads, self.pad_mode)
+        dx, dW, db = F._conv_backward_fast(dy, cols, x_shape, self.params["W"], self.stride, pads, self.pad_mode, need_dx)
         self.grads = {"W": dW, "b": db}
         return dx
 
@@ -320,6 +362,47 @@ class Linear(Layer):
         return f"in_features={self.in_features}, out_features={self.out_features}"
 
 
+def _channels_in_middle(x: np.ndarray, like: np.ndarray | None = None) -> tuple[np.ndarray, Any]:
+    """View ``x`` (N, C, ...) as a 3-D array (A, C, B) with the channels in the middle, and the way back.
+
+    Batch norm reduces over every axis but the channels. Conv2d's output is
+    stored channel-first, (C, N, H, W) in memory: then the view is
+    (1, C, N*H*W) with each channel one contiguous row, and no copy is made.
+    Otherwise ``x`` is made C-contiguous and viewed as (N, C, H*W). ``back``
+    turns any array of the view's shape into ``x``'s shape and memory order.
+    With ``like``, ``x`` is brought to the (A, C, B) shape of ``like``.
+    """
+    N, C, rest = x.shape[0], x.shape[1], x.shape[2:]
+    channel_first = x.swapaxes(0, 1)  # (C, N, ...)
+    if (like is None and x.ndim > 2 and channel_first.flags.c_contiguous) or (like is not None and like.shape[0] == 1):
+        x3 = np.ascontiguousarray(channel_first).reshape(1, C, -1)  # (C, N, ...) -> (1, C, N*...)
+
+        def back(a: np.ndarray) -> np.ndarray:
+            return a.reshape(C, N, *rest).swapaxes(0, 1)  # (1, C, N*...) -> (N, C, ...) view
+
+        return x3, back
+    shape = x.shape
+    x3 = np.ascontiguousarray(x).reshape(N, C, -1)  # (N, C, ...) -> (N, C, prod(...))
+
+    def back(a: np.ndarray) -> np.ndarray:
+        return a.reshape(shape)
+
+    return x3, back
+
+
+def _channel_sum(a: np.ndarray) -> np.ndarray:
+    """Sum of (A, C, B) over A and B, per channel: matrix-vector products (BLAS) instead of np.sum."""
+    return (a @ np.ones(a.shape[2], dtype=a.dtype)).sum(axis=0)  # (A, C, B) @ (B,) -> (A, C) -> (C,)
+
+
+def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sum of ``a * b`` (both (A, C, B)) over A and B, per channel, without the product array."""
+    return np.einsum("acb,acb->c", a, b) if _vecdot is None else _vecdot(a, b).sum(axis=0)
+
+
+_vecdot = getattr(np, "vecdot", None)  # NumPy >= 2.0: a dot product per row (BLAS); einsum otherwise
+
+
 class _BatchNorm(Layer):
     """Shared code of BatchNorm1d and BatchNorm2d; statistics are per channel (axis 1)."""
 
@@ -364,8 +447,7 @@ class _BatchNorm(Layer):
             )
         gamma, beta = self.params["gamma"], self.params["beta"]
         x = x.astype(gamma.dtype, copy=False)
-        axes = (0,) + tuple(range(2, x.ndim))  # everything but the channel axis
-        bshape = (1, -1) + (1,) * (x.ndim - 2)  # per-channel vectors broadcast as (1, C, 1, 1)
+        x3, back = _channels_in_middle(x)  # (A, C, B): the statistics are over A and B
         m = x.size // self.num_features  # values per channel
         if training:
             if m < 2:
@@ -373,33 +455,41 @@ class _BatchNorm(Layer):
                     f"{name}.forward: training needs more than 1 value per channel to compute a variance; "
                     f"got x of shape {x.shape}. Use a larger batch, or training=False."
                 )
-            mean = x.mean(axis=axes)
-            xc = x - mean.reshape(bshape)
-            var = np.mean(xc * xc, axis=axes)  # biased variance normalises the batch
+            mean = _channel_sum(x3) / m
+            xc = x3 - mean[:, None]  # (A, C, B), centred
+            var = _channel_dot(xc, xc) / m  # biased variance normalises the batch
             mom = self.momentum
             self.buffers["running_mean"] = ((1 - mom) * self.running_mean + mom * mean).astype(gamma.dtype)
             self.buffers["running_var"] = ((1 - mom) * self.running_var + mom * var * (m / (m - 1))).astype(gamma.dtype)
         else:
-            xc = x - self.running_mean.reshape(bshape)
+            xc = x3 - self.running_mean[:, None]
             var = self.running_var
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(gamma.dtype)
-        xhat = xc * inv_std.reshape(bshape)
-        self._cache = (xhat, inv_std, training, axes, bshape)
-        return xhat * gamma.reshape(bshape) + beta.reshape(bshape)
+        # y = gamma * xhat + beta with xhat = xc * inv_std; xhat itself is never stored,
+        # backward gets it from xc (one array less to write and read).
+        y = np.multiply(xc, (gamma * inv_std)[:, None])
+        y += beta[:, None]
+        self._cache = (xc, inv_std, training, back)
+        return back(y)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        xhat, inv_std, training, axes, bshape = self._cached()
-        dy = self._grad_input(dy, xhat.shape).astype(self.params["gamma"].dtype, copy=False)
+        xc, inv_std, training, back = self._cached()
         gamma = self.params["gamma"]
-        dbeta = dy.sum(axis=axes)
-        dgamma = (dy * xhat).sum(axis=axes)
+        dy = self._grad_input(dy, back(xc).shape).astype(gamma.dtype, copy=False)
+        dy3, _ = _channels_in_middle(dy, like=xc)
+        dbeta = _channel_sum(dy3)
+        dgamma = _channel_dot(dy3, xc) * inv_std  # sum(dy * xhat)
         self.grads = {"gamma": dgamma, "beta": dbeta}
-        scale = (gamma * inv_std).reshape(bshape)
+        scale = gamma * inv_std
         if not training:  # running statistics are constants
-            return dy * scale
-        m = xhat.size // self.num_features
-        # dx = gamma/std * (dy - mean(dy) - xhat * mean(dy * xhat)), the mean over each channel
-        return scale * (dy - (dbeta / m).reshape(bshape) - xhat * (dgamma / m).reshape(bshape))
+            return back(dy3 * scale[:, None])
+        m = xc.size // self.num_features
+        # dx = gamma/std * (dy - mean(dy) - xhat * mean(dy * xhat)), the means over each channel;
+        # as dx = scale * (dy - mean(dy)) - k * xc with k = scale * inv_std * mean(dy * xhat).
+        dx = np.subtract(dy3, (dbeta / m)[:, None])
+        dx *= scale[:, None]
+        dx -= xc * (scale * inv_std * (dgamma / m))[:, None]
+        return back(dx)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
@@ -484,14 +574,20 @@ class MaxPool2d(_Pool):
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         x, out_hw = self._prepare(x)
-        y, xp = F._max_pool_forward_fast(x, self.kernel_size, self.stride, self.padding, out_hw)
-        self._cache = (xp, y, x.shape)
+        if F._tiles(self.kernel_size, self.stride, self.padding):  # the common case: remember each window's winner
+            y, winner = F._max_pool_tiles_forward(x, self.kernel_size, out_hw)
+            self._cache = (x, y, winner)
+        else:  # overlapping or padded windows: backward finds the winners again in the padded input
+            y, xp = F._max_pool_forward_fast(x, self.kernel_size, self.stride, self.padding, out_hw)
+            self._cache = (x, y, xp)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        xp, y, x_shape = self._cached()
+        x, y, winner_or_xp = self._cached()
         dy = self._grad_input(dy, y.shape).astype(y.dtype, copy=False)
-        return F._max_pool_backward_fast(dy, xp, y, x_shape, self.kernel_size, self.stride, self.padding)
+        if F._tiles(self.kernel_size, self.stride, self.padding):
+            return F._max_pool_tiles_backward(dy, winner_or_xp, x, self.kernel_size)
+        return F._max_pool_backward_fast(dy, winner_or_xp, y, x.shape, self.kernel_size, self.stride, self.padding)
 
 
 class AvgPool2d(_Pool):
@@ -656,13 +752,34 @@ class Sequential(Layer):
         self.layers = list(layers)
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        for layer in self.layers:
-            x = layer.forward(x, training=training)
+        """Run the layers in order. The first layer checks the input; the output is checked once at the end."""
+        if not self.layers:
+            return x
+        x = self.layers[0].forward(x, training=training)
+        with _unchecked():  # the inner layers get numbers cnnlib computed (see _FiniteChecks)
+            for layer in self.layers[1:]:
+                x = layer.forward(x, training=training)
+        if _FiniteChecks.enabled:
+            check_finite(x, "the output", "Sequential.forward")
         return x
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
-            dy = layer.backward(dy)
+        """Run the layers' backward passes in reverse order; returns the gradient with respect to the input."""
+        return self._backward(dy, need_input_grad=True)
+
+    def _backward_no_input_grad(self, dy: np.ndarray) -> None:
+        self._backward(dy, need_input_grad=False)
+
+    def _backward(self, dy: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            layer = self.layers[i]
+            # The last layer checks dy; the others get gradients cnnlib computed (see _FiniteChecks).
+            with nullcontext() if i == last else _unchecked():
+                if i == 0 and not need_input_grad:
+                    layer._backward_no_input_grad(dy)
+                    return None
+                dy = layer.backward(dy)
         return dy
 
     def _gather(self, attr: str) -> dict[str, np.ndarray]:

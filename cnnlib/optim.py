@@ -154,15 +154,26 @@ class Adam(Optimizer):
         bias1 = 1.0 - b1**self.t
         bias2_sqrt = np.sqrt(1.0 - b2**self.t)
         for w, g, state in params:
-            if self.weight_decay:
-                g = g + self.weight_decay * w
             if "m" not in state:
                 state["m"] = np.zeros_like(w)
                 state["v"] = np.zeros_like(w)
-            m, v = state["m"], state["v"]
+            if "scratch" not in state or state["scratch"].dtype != w.dtype:
+                state["scratch"] = np.empty_like(w)  # reused every step: no new arrays in the loop
+            m, v, tmp = state["m"], state["v"], state["scratch"]
+            if self.weight_decay:
+                g = g + self.weight_decay * w
+            # m = b1*m + (1-b1)*g and v = b2*v + (1-b2)*g**2, in place
             m *= b1
-            m += (1.0 - b1) * g
+            np.multiply(g, 1.0 - b1, out=tmp)
+            m += tmp
             v *= b2
-            v += (1.0 - b2) * (g * g)
-            denom = np.sqrt(v) / bias2_sqrt + self.eps
-            w -= ((self.lr / bias1) * (m / denom)).astype(w.dtype, copy=False)
+            np.multiply(g, g, out=tmp)
+            tmp *= 1.0 - b2
+            v += tmp
+            # w -= lr/bias1 * m / (sqrt(v)/sqrt(bias2) + eps)
+            np.sqrt(v, out=tmp)
+            tmp /= bias2_sqrt
+            tmp += self.eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= self.lr / bias1
+            w -= tmp

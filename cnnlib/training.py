@@ -168,7 +168,7 @@ def fit(
                         raise _diverged(epoch, step, optimizer, f"NaN or inf reached {where}") from exc
                     if not np.isfinite(batch_loss):
                         raise _diverged(epoch, step, optimizer, f"the loss is {batch_loss}")
-                    model.backward(loss_fn.backward())
+                    model._backward_no_input_grad(loss_fn.backward())  # parameter gradients only: nothing needs d(loss)/d(images)
                     optimizer.step()
                     total_loss += batch_loss * len(yb)
                     correct += int((logits.argmax(axis=1) == yb).sum())

@@ -747,3 +747,109 @@ def test_pool_layers_match_functional(kernel, stride, padding):
     np.testing.assert_array_equal(y, ref_max_pool(x, k, s, pair(padding)))
     dy = rng.normal(size=y.shape)
     np.testing.assert_allclose(layer.backward(dy), ref_max_pool_backward(dy, x, k, s, pair(padding)), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Fast-path branches added for training speed (see benchmarks/)
+# ---------------------------------------------------------------------------
+
+from cnnlib import functional as F  # noqa: E402  (private helpers, to check which branch runs)
+
+
+def channel_first(x):
+    """``x`` (N, C, H, W) with channel-first memory (C, N, H, W), as Conv2d outputs it."""
+    return np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, padding, tiles",
+    [
+        (2, None, 0, True),  # the reference network's pooling
+        ((2, 3), None, 0, True),  # non-square windows
+        (3, 3, 0, True),
+        (2, 1, 0, False),  # overlapping windows: the general path
+        (3, 2, 0, False),
+        (2, 2, 1, False),  # padding: the general path
+        ((2, 3), (2, 2), 0, False),
+    ],
+)
+@pytest.mark.parametrize("shape", [(2, 3, 8, 6), (2, 3, 7, 9), (1, 1, 5, 5), (4, 7), (3, 6, 6)], ids=padding_id)
+def test_max_pool_tiling_branch_equals_naive(kernel, stride, padding, tiles, shape):
+    k = pair(kernel)
+    s = k if stride is None else pair(stride)
+    assert F._tiles(k, s, pair(padding)) is tiles
+    rng = np.random.default_rng(seed_of(kernel, stride, padding, shape))
+    x = np.round(rng.normal(size=shape), 0)  # rounded: ties in most windows, and all-zero windows
+    inputs = [x] + ([channel_first(x)] if x.ndim == 4 else [])
+    for xi in inputs:
+        y = max_pool2d(xi, kernel, stride, padding)
+        np.testing.assert_array_equal(y, max_pool2d_naive(x, kernel, stride, padding))
+        dy = rng.normal(size=y.shape)
+        dx_n = max_pool2d_backward_naive(dy, x, kernel, stride, padding)
+        # exact when windows tile (one winner per input); overlapping windows add up in another order
+        same = np.testing.assert_array_equal if tiles else lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+        same(max_pool2d_backward(dy, xi, kernel, stride, padding), dx_n)
+        if x.ndim == 4:
+            layer = MaxPool2d(kernel, stride, padding)
+            np.testing.assert_array_equal(layer.forward(xi), y)
+            same(layer.backward(dy), dx_n)
+            same(layer.backward(np.ascontiguousarray(dy)), dx_n)
+
+
+def test_max_pool_tiling_keeps_float32_and_the_memory_order():
+    x = channel_first(np.random.default_rng(3).normal(size=(4, 3, 6, 6)).astype(np.float32))
+    layer = MaxPool2d(2)
+    y = layer.forward(x)
+    dx = layer.backward(np.ones(y.shape, np.float32))
+    assert y.dtype == dx.dtype == np.float32
+    assert y.transpose(1, 0, 2, 3).flags.c_contiguous and dx.transpose(1, 0, 2, 3).flags.c_contiguous
+    assert dx.sum() == y.size  # each window sends its gradient to exactly one input
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("layout", ["nchw", "channel_first", "strided"])
+def test_batchnorm2d_does_not_depend_on_memory_layout(layout, training):
+    rng = np.random.default_rng(8)
+    x = rng.normal(1.0, 2.0, size=(5, 3, 4, 6))
+    dy = rng.normal(size=x.shape)
+    ref = BatchNorm2d(3).astype(np.float64)
+    ref.params["gamma"][...] = [0.5, -1.0, 2.0]
+    ref.params["beta"][...] = [0.1, 0.2, -0.3]
+    y_ref = ref.forward(x, training=training)
+    dx_ref = ref.backward(dy)
+    xi = {"nchw": x, "channel_first": channel_first(x), "strided": np.repeat(x, 2, axis=3)[..., ::2]}[layout]
+    bn = BatchNorm2d(3).astype(np.float64)
+    bn.load_state_dict(ref.state_dict() if not training else {**ref.state_dict(), "running_mean": np.zeros(3), "running_var": np.ones(3)})
+    y = bn.forward(xi, training=training)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    for d in (dy, channel_first(dy)):
+        np.testing.assert_allclose(bn.backward(d), dx_ref, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(bn.grads["gamma"], ref.grads["gamma"], rtol=1e-10)
+        np.testing.assert_allclose(bn.grads["beta"], ref.grads["beta"], rtol=1e-10)
+    # the formula, independently: per-channel statistics over (N, H, W)
+    if training:
+        mean, var = x.mean(axis=(0, 2, 3), keepdims=True), x.var(axis=(0, 2, 3), keepdims=True)
+        g, b = ref.params["gamma"].reshape(1, -1, 1, 1), ref.params["beta"].reshape(1, -1, 1, 1)
+        np.testing.assert_allclose(y, g * (x - mean) / np.sqrt(var + 1e-5) + b, rtol=1e-10, atol=1e-12)
+
+
+def test_conv_output_is_a_channel_first_view_and_keeps_flowing():
+    x = np.random.default_rng(1).normal(size=(3, 2, 6, 5)).astype(np.float32)
+    model = Sequential(Conv2d(2, 4, 3, padding=1, seed=0), BatchNorm2d(4), ReLU(), MaxPool2d(2))
+    y = model.forward(x)
+    assert y.dtype == np.float32 and y.shape == (3, 4, 3, 2)
+    assert model[0].forward(x).transpose(1, 0, 2, 3).flags.c_contiguous  # (O, N, OH, OW) memory, no copy
+
+
+def test_conv_backward_without_input_gradient_gives_the_same_parameter_gradients():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2, 3, 6, 7))
+    for stride, padding in ((1, 1), (2, 0)):
+        layer = Conv2d(3, 4, 3, stride=stride, padding=padding, seed=0).astype(np.float64)
+        y = layer.forward(x)
+        dy = rng.normal(size=y.shape)
+        layer.backward(dy)
+        full = dict(layer.grads)
+        assert layer._backward_no_input_grad(dy) is None
+        for k in ("W", "b"):
+            np.testing.assert_array_equal(layer.grads[k], full[k])

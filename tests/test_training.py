@@ -160,3 +160,53 @@ def test_summary_and_parameter_count():
     rm = model[1].running_mean.copy()
     model.summary((2, 1, 28, 28))
     np.testing.assert_array_equal(model[1].running_mean, rm)  # summary runs in inference mode
+
+
+def test_sequential_checks_its_input_and_output_once(mnist_small):
+    (x, y), _ = mnist_small
+    model = small_cnn()
+    bad = x[:4].copy()
+    bad[1, 0, 3, 3] = np.inf
+    with pytest.raises(c.NonFiniteError, match="Conv2d.forward: x must be finite"):
+        model.forward(bad)  # the first layer still checks the input
+    model[5].params["W"][0, 0] = np.inf  # a broken layer deep inside: the output check catches it
+    with np.errstate(invalid="ignore"), pytest.raises(c.NonFiniteError, match="Sequential.forward: the output must be finite"):
+        model.forward(x[:4])
+    dy = np.ones((4, 10))
+    dy[0, 0] = np.nan
+    model = small_cnn()
+    model.forward(x[:4])
+    with pytest.raises(c.NonFiniteError, match="Linear.backward: dy must be finite"):
+        model.backward(dy)
+    # checks are back on afterwards, also for layers used on their own
+    with pytest.raises(c.NonFiniteError, match="ReLU.forward"):
+        c.ReLU().forward(np.array([np.nan]))
+
+
+def test_backward_without_input_gradient_matches_backward(mnist_small):
+    (x, y), _ = mnist_small
+    model = small_cnn()
+    loss = c.CrossEntropyLoss()
+    loss.forward(model.forward(x[:16]), y[:16])
+    dx = model.backward(loss.backward())
+    assert dx.shape == x[:16].shape
+    full = {k: v.copy() for k, v in model.grads.items()}
+    assert model._backward_no_input_grad(loss.backward()) is None
+    assert model.grads.keys() == full.keys()
+    for k, g in model.grads.items():
+        np.testing.assert_array_equal(g, full[k], err_msg=k)
+
+
+def test_adam_keeps_float32_and_reuses_its_buffers():
+    layer = c.Linear(3, 2, seed=0)
+    opt = c.Adam(layer.parameters(), lr=1e-2)
+    layer.grads = {"W": np.ones((2, 3), np.float32), "b": np.ones(2, np.float32)}
+    W = layer.params["W"]
+    opt.step()
+    buffers = [id(s["scratch"]) for s in opt.state]
+    opt.step()
+    assert [id(s["scratch"]) for s in opt.state] == buffers
+    assert layer.params["W"] is W and W.dtype == np.float32
+    assert all(v.dtype == np.float32 for s in opt.state for v in s.values())
+    # two steps of size lr (Adam's first steps move by lr in the gradient's sign)
+    np.testing.assert_allclose(W, c.Linear(3, 2, seed=0).params["W"] - 2e-2, rtol=1e-5)
