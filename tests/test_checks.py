@@ -475,7 +475,8 @@ WRONG = [
     ("same_padding", lambda n, k, stride=1: ((k - 1) // 2, (k - 1) // 2), "stride2_even_n", "stride ignored"),
     ("same_padding", lambda n, k, stride=1: ((k - 1) - (k - 1) // 2, (k - 1) // 2), "even_kernel", "odd one before"),
     # 04 activations
-    ("relu", lambda x: np.maximum(x, 0.0) if x.ndim == 2 else np.abs(x), "batch_4d", "abs for 4-D input"),
+    ("relu", lambda x: np.clip(x, 0, 1), "mixed", "clipped at 1 as well"),
+    ("relu", lambda x: np.maximum(x[..., :1], 0) * np.ones_like(x) if x.ndim == 4 else np.maximum(x, 0), "batch_4d", "wrong for 4-D input"),
     ("relu", _inplace_relu, "mixed", "modifies its input in place"),
     ("relu", lambda x: x * (x > 0) + 0.01 * x * (x <= 0), "mixed", "leaky ReLU"),
     ("relu_backward", lambda dy, x: dy * (x >= 0), "mixed", "derivative 1 at x == 0"),
@@ -489,6 +490,9 @@ WRONG = [
     ("sigmoid_backward", lambda dy, x: dy * F.sigmoid(x), "mixed", "sigmoid instead of its derivative"),
     ("sigmoid_backward", lambda dy, x: F.sigmoid(x) * (1 - F.sigmoid(x)), "numerical", "dy forgotten"),
     ("tanh", _naive_tanh, "large_inputs", "overflow: inf / inf = nan"),
+    ("tanh", lambda x: np.sinh(x) / np.cosh(x), "large_inputs", "sinh / cosh overflows"),
+    ("tanh", F.sigmoid, "mixed", "sigmoid instead of tanh"),
+    ("tanh", lambda x: 2 * F.sigmoid(x) - 1, "mixed", "2 sigmoid(x) - 1 (needs 2x)"),
     ("tanh_backward", lambda dy, x: dy * (1 - x ** 2), "mixed", "1 - x**2"),
     ("tanh_backward", lambda dy, x: dy * (1 - np.tanh(x)), "numerical", "square missing"),
     # 05 pooling
