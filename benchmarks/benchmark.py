@@ -26,7 +26,8 @@ It prints, in this order:
    peak resident memory (``resource.getrusage``).
 
 PyTorch is optional; without it (or with ``--no-torch``) only cnnlib is measured.
-The PyTorch side needs ``torch==2.13.0`` (the CPU build) in the same interpreter.
+The PyTorch side needs ``torch==2.13.0`` (the CPU build) in the same interpreter; it runs
+in a second process (see ``TorchWorker``), so the two libraries' thread pools never compete.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train", action="store_true", help="also run python -m cnnlib.train (defaults) and report wall time, accuracy, peak memory")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds for --train (default 0)")
     p.add_argument("--train-args", default="", help="extra arguments for python -m cnnlib.train, as one string")
+    p.add_argument("--torch-worker", metavar="WEIGHTS", default=None, help=argparse.SUPPRESS)  # internal: the PyTorch process
     return p
 
 
@@ -75,15 +78,20 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(ROOT))
 import cnnlib as c  # noqa: E402
 
-try:
-    if ARGS.no_torch:
-        raise ImportError("--no-torch")
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+
+if ARGS.torch_worker:
     import torch  # noqa: E402
 
     torch.set_num_threads(ARGS.threads)
-except ImportError as exc:
-    torch = None
-    TORCH_MISSING = str(exc)
+    HAVE_TORCH, TORCH_MISSING = True, ""
+elif ARGS.no_torch:
+    HAVE_TORCH, TORCH_MISSING = False, "--no-torch"
+elif importlib.util.find_spec("torch") is None:
+    HAVE_TORCH, TORCH_MISSING = False, "not installed in this Python"
+else:
+    HAVE_TORCH, TORCH_MISSING = True, ""
 
 
 # --------------------------------------------------------------------------
@@ -110,45 +118,24 @@ def blas_info() -> str:
         return "unknown BLAS"
 
 
-def print_machine() -> None:
+def print_machine(worker: "TorchWorker | None") -> None:
     print("== machine")
     print(f"cpu: {cpu_model()}; {os.cpu_count()} logical cores, {len(os.sched_getaffinity(0))} usable")
     load = os.getloadavg()
     print(f"load average (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"python {platform.python_version()}, numpy {np.__version__} ({blas_info()})")
-    if torch is not None:
-        print(f"torch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}")
+    if worker is not None:
+        info = worker.ask("info")
+        print(f"torch {info['version']} (in a separate process), torch.get_num_threads() = {info['threads']}")
     else:
         print(f"torch: not used ({TORCH_MISSING}); install torch==2.13.0 (CPU build) to compare")
     print(f"threads pinned to {ARGS.threads}: " + ", ".join(f"{v}={os.environ[v]}" for v in THREAD_VARS)
-          + (f", torch.set_num_threads({ARGS.threads})" if torch is not None else ""))
+          + (f", torch.set_num_threads({ARGS.threads})" if worker is not None else ""))
     print()
 
 
 # --------------------------------------------------------------------------
-# The same network in PyTorch
-# --------------------------------------------------------------------------
-
-
-def torch_twin(model: c.Sequential):
-    """PyTorch's version of ``mnist_cnn``, starting from the same weights."""
-    nn = torch.nn
-    ch1, ch2 = model[0].out_channels, model[4].out_channels
-    net = nn.Sequential(
-        nn.Conv2d(1, ch1, 3, padding=1), nn.BatchNorm2d(ch1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(ch1, ch2, 3, padding=1), nn.BatchNorm2d(ch2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(ch2 * 7 * 7, 10),
-    )
-    names = {"W": "weight", "b": "bias", "gamma": "weight", "beta": "bias"}
-    with torch.no_grad():
-        for i, layer in enumerate(model):
-            for k, v in layer.params.items():
-                getattr(net[i], names[k]).copy_(torch.from_numpy(v))
-    return net
-
-
-# --------------------------------------------------------------------------
-# Per-layer timings
+# Timing helpers
 # --------------------------------------------------------------------------
 
 
@@ -163,68 +150,179 @@ def best_of(f, repeats: int) -> float:
     return best * 1e3
 
 
-def layer_timings(x: np.ndarray, y: np.ndarray) -> None:
+def load_data():
+    (x_train, y_train), (x_test, y_test) = c.load_mnist()
+    if ARGS.limit is not None:
+        x_train, y_train = x_train[: ARGS.limit], y_train[: ARGS.limit]
+    return x_train, y_train, x_test, y_test
+
+
+# --------------------------------------------------------------------------
+# PyTorch, in its own process
+# --------------------------------------------------------------------------
+# PyTorch runs in a second process, started from this script with --torch-worker: with
+# both libraries in one process their thread pools (OpenBLAS's and PyTorch's OpenMP
+# threads, which keep spinning for a while after each call) fight over the cores and
+# slow each other down. The main process sends one command at a time and waits, so the
+# two never run at once.
+
+
+class TorchWorker:
+    """The main process's handle on the PyTorch process: one JSON line per command and answer."""
+
+    def __init__(self, weights: Path) -> None:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--torch-worker", str(weights),
+               "--threads", str(ARGS.threads), "--batch-size", str(ARGS.batch_size),
+               "--repeats", str(ARGS.repeats), "--seed", str(ARGS.seed)]
+        if ARGS.limit is not None:
+            cmd += ["--limit", str(ARGS.limit)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+
+    def ask(self, *command) -> Any:
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"the PyTorch worker stopped (exit code {self.proc.wait()})")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait()
+
+
+def torch_twin(state: dict[str, np.ndarray]):
+    """PyTorch's version of ``mnist_cnn``, starting from cnnlib's weights (a ``state_dict``)."""
+    nn = torch.nn
+    ch1, ch2 = state["0.W"].shape[0], state["4.W"].shape[0]
+    net = nn.Sequential(
+        nn.Conv2d(1, ch1, 3, padding=1), nn.BatchNorm2d(ch1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(ch1, ch2, 3, padding=1), nn.BatchNorm2d(ch2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(ch2 * 7 * 7, 10),
+    )
+    names = {"W": "weight", "b": "bias", "gamma": "weight", "beta": "bias"}
+    with torch.no_grad():
+        for key, value in state.items():
+            i, k = key.split(".")
+            if k in names:
+                getattr(net[int(i)], names[k]).copy_(torch.from_numpy(value))
+    return net
+
+
+def torch_worker_main() -> int:
+    """The PyTorch process: answers the commands of :class:`TorchWorker` until its input closes."""
+    F = torch.nn.functional
+    with np.load(ARGS.torch_worker) as f:
+        state = {k: f[k] for k in f.files}
+    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in load_data())
+    net = torch_twin(state)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+    def layers() -> list:
+        layer_net = torch_twin(state)
+        rng = np.random.default_rng(0)
+        rows, h = [], x_train[: ARGS.batch_size]
+        for i, layer in enumerate(layer_net):
+            xt = h.detach().requires_grad_(i > 0)
+            yt = layer(xt)
+            dy = torch.from_numpy(rng.normal(size=tuple(yt.shape)).astype(np.float32))
+            inputs = ([xt] if i > 0 else []) + list(layer.parameters())
+            t_f = best_of(lambda: layer(xt), ARGS.repeats)
+            t_b = best_of(lambda: torch.autograd.grad(yt, inputs, dy, retain_graph=True), ARGS.repeats) if inputs else 0.0
+            rows.append((t_f, t_b))
+            h = yt.detach()
+        xb, yb = x_train[: ARGS.batch_size], y_train[: ARGS.batch_size]
+        step_opt = torch.optim.Adam(layer_net.parameters(), lr=1e-3)
+
+        def step():
+            step_opt.zero_grad()
+            F.cross_entropy(layer_net(xb), yb).backward()
+            step_opt.step()
+
+        return [rows, best_of(step, ARGS.repeats)]
+
+    def epoch(seed: int) -> float:
+        """One epoch doing what cnnlib.fit does: shuffle, batches, loss, accuracy, Adam."""
+        t = time.perf_counter()
+        net.train()
+        order = torch.from_numpy(np.random.default_rng(seed).permutation(len(x_train)))
+        total, correct = 0.0, 0
+        for start in range(0, len(x_train), ARGS.batch_size):
+            idx = order[start : start + ARGS.batch_size]
+            xb, yb = x_train[idx], y_train[idx]
+            opt.zero_grad()
+            logits = net(xb)
+            loss = F.cross_entropy(logits, yb)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(yb)
+            correct += int((logits.argmax(1) == yb).sum())
+        return time.perf_counter() - t
+
+    def accuracy() -> float:
+        net.eval()
+        with torch.no_grad():
+            correct = sum(int((net(x_test[i : i + 128]).argmax(1) == y_test[i : i + 128]).sum()) for i in range(0, len(x_test), 128))
+        return correct / len(x_test)
+
+    commands = {
+        "info": lambda: {"version": torch.__version__, "threads": torch.get_num_threads()},
+        "layers": layers,
+        "epoch": epoch,
+        "accuracy": accuracy,
+    }
+    for line in sys.stdin:
+        name, *args = json.loads(line)
+        print(json.dumps(commands[name](*args)), flush=True)
+    return 0
+
+
+# --------------------------------------------------------------------------
+# Per-layer timings
+# --------------------------------------------------------------------------
+
+
+def layer_timings(x: np.ndarray, y: np.ndarray, worker: "TorchWorker | None") -> None:
     print(f"== layers: one batch of {len(x)} MNIST images, fastest of {ARGS.repeats} runs, milliseconds")
     model = c.mnist_cnn(seed=ARGS.seed)
-    net = torch_twin(model) if torch is not None else None
     rng = np.random.default_rng(0)
-    head = f"{'layer':<34}{'forward':>9}{'backward':>10}"
-    print(head + (f"{'torch fwd':>11}{'torch bwd':>11}" if net is not None else ""))
-    totals = np.zeros(4)
+    rows = []
     h = x
-    for i, layer in enumerate(model):
+    for layer in model:
         out = layer.forward(h)
         dy = rng.normal(size=out.shape).astype(np.float32)
         t_f = best_of(lambda: layer.forward(h), ARGS.repeats)
         layer.forward(h)
         t_b = best_of(lambda: layer.backward(dy), ARGS.repeats)
-        row = [t_f, t_b]
-        line = f"({i}) {layer!r:<30}"[:34].ljust(34) + f"{t_f:9.3f}{t_b:10.3f}"
-        if net is not None:
-            tl = net[i]
-            xt = torch.from_numpy(np.ascontiguousarray(h)).requires_grad_(i > 0)
-            dyt = torch.from_numpy(dy)
-            inputs = ([xt] if i > 0 else []) + list(tl.parameters())
-            tf = best_of(lambda: tl(xt), ARGS.repeats)
-            yt = tl(xt)
-
-            def tb():
-                torch.autograd.grad(yt, inputs, dyt, retain_graph=True)
-
-            tbk = best_of(tb, ARGS.repeats) if inputs else 0.0
-            row += [tf, tbk]
-            line += f"{tf:11.3f}{tbk:11.3f}"
-        totals[: len(row)] += row
-        print(line)
+        rows.append([t_f, t_b])
         h = out
-    line = f"{'total':<34}{totals[0]:9.3f}{totals[1]:10.3f}"
-    if net is not None:
-        line += f"{totals[2]:11.3f}{totals[3]:11.3f}"
-    print(line)
-
     loss = c.CrossEntropyLoss()
     opt = c.Adam(model.parameters(), lr=1e-3)
 
     def step():
-        loss_value = loss.forward(model.forward(x), y)
-        model.backward(loss.backward())
+        loss.forward(model.forward(x), y)
+        model._backward_no_input_grad(loss.backward())  # as fit does
         opt.step()
-        return loss_value
 
-    line = f"{'one training step (fwd, loss, bwd, Adam)':<43}{best_of(step, ARGS.repeats):10.3f}"
-    if net is not None:
-        xt, yt_ = torch.from_numpy(x), torch.from_numpy(y)
-        topt = torch.optim.Adam(net.parameters(), lr=1e-3)
-
-        def tstep():
-            topt.zero_grad()
-            out = torch.nn.functional.cross_entropy(net(xt), yt_)
-            out.backward()
-            topt.step()
-
-        line += f"{best_of(tstep, ARGS.repeats):22.3f}"
+    t_step = best_of(step, ARGS.repeats)
+    theirs = worker.ask("layers") if worker is not None else None
+    print(f"{'layer':<34}{'forward':>9}{'backward':>10}" + (f"{'torch fwd':>11}{'torch bwd':>11}" if theirs else ""))
+    for i, (layer, row) in enumerate(zip(model, rows)):
+        line = f"({i}) {layer!r}"[:33].ljust(34) + f"{row[0]:9.3f}{row[1]:10.3f}"
+        if theirs:
+            line += f"{theirs[0][i][0]:11.3f}{theirs[0][i][1]:11.3f}"
+        print(line)
+    total = np.sum(rows, axis=0)
+    line = f"{'total':<34}{total[0]:9.3f}{total[1]:10.3f}"
+    if theirs:
+        t_total = np.sum(theirs[0], axis=0)
+        line += f"{t_total[0]:11.3f}{t_total[1]:11.3f}"
     print(line)
-    print()
+    line = f"{'training step (fwd, loss, bwd, Adam)':<34}{t_step:19.3f}"
+    if theirs:
+        line += f"{theirs[1]:22.3f}"
+    print(line + "\n")
 
 
 # --------------------------------------------------------------------------
@@ -232,77 +330,40 @@ def layer_timings(x: np.ndarray, y: np.ndarray) -> None:
 # --------------------------------------------------------------------------
 
 
-def cnnlib_epoch(model, opt, x, y, seed: int) -> float:
-    t = time.perf_counter()
-    c.fit(model, x, y, epochs=1, batch_size=ARGS.batch_size, optimizer=opt, seed=seed, progress=False)
-    return time.perf_counter() - t
-
-
-def torch_epoch(net, opt, x, y, seed: int) -> float:
-    """One epoch in PyTorch, doing what fit does: shuffle, batches, loss, accuracy, Adam."""
-    F = torch.nn.functional
-    t = time.perf_counter()
-    net.train()
-    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(x)))
-    total, correct = 0.0, 0
-    for start in range(0, len(x), ARGS.batch_size):
-        idx = order[start : start + ARGS.batch_size]
-        xb, yb = x[idx], y[idx]
-        opt.zero_grad()
-        logits = net(xb)
-        loss = F.cross_entropy(logits, yb)
-        loss.backward()
-        opt.step()
-        total += loss.item() * len(yb)
-        correct += int((logits.argmax(1) == yb).sum())
-    return time.perf_counter() - t
-
-
-def torch_accuracy(net, x, y) -> float:
-    net.eval()
-    with torch.no_grad():
-        correct = sum(int((net(x[i : i + 128]).argmax(1) == y[i : i + 128]).sum()) for i in range(0, len(x), 128))
-    return correct / len(x)
-
-
-def epoch_timings(x_train, y_train, x_test, y_test) -> None:
+def epoch_timings(data, model: c.Sequential, worker: "TorchWorker | None") -> None:
+    x_train, y_train, x_test, y_test = data
     n = len(x_train)
     steps = -(-n // ARGS.batch_size)
     print(f"== training epochs: {n:,} images, batch {ARGS.batch_size} ({steps} steps), Adam lr 1e-3, float32")
-    model = c.mnist_cnn(seed=ARGS.seed)
     opt = c.Adam(model.parameters(), lr=1e-3)
-    runs = {"cnnlib": []}
-    if torch is not None:
-        net = torch_twin(model)
-        topt = torch.optim.Adam(net.parameters(), lr=1e-3)
-        xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train)
+    runs: dict[str, list[float]] = {"cnnlib": []}
+    if worker is not None:
         runs["torch"] = []
     for epoch in range(ARGS.epochs):
-        # Alternate who goes first, so that neither always runs right after the other.
-        order = ["cnnlib", "torch"] if epoch % 2 == 0 else ["torch", "cnnlib"]
-        for lib in order:
+        # Alternate who goes first, so that both see the same machine load.
+        for lib in (["cnnlib", "torch"] if epoch % 2 == 0 else ["torch", "cnnlib"]):
+            seed = ARGS.seed + epoch
             if lib == "cnnlib":
-                runs[lib].append(cnnlib_epoch(model, opt, x_train, y_train, ARGS.seed + epoch))
-            elif torch is not None:
-                runs[lib].append(torch_epoch(net, topt, xt, yt, ARGS.seed + epoch))
+                t = time.perf_counter()
+                c.fit(model, x_train, y_train, epochs=1, batch_size=ARGS.batch_size, optimizer=opt, seed=seed, progress=False)
+                runs[lib].append(time.perf_counter() - t)
+            elif worker is not None:
+                runs[lib].append(worker.ask("epoch", seed))
             else:
                 continue
             print(f"epoch {epoch + 1} {lib:<6}: {runs[lib][-1]:7.2f} s ({runs[lib][-1] / steps * 1e3:.2f} ms per step)", flush=True)
-    scale = 60000 / n
-    print()
-    print(f"{'':<8}{'best epoch':>12}{'median':>10}{'per step':>11}{'60k-image epoch':>17}{'test accuracy':>15}")
     acc = {"cnnlib": c.evaluate(model, x_test, y_test).accuracy}
-    if torch is not None:
-        acc["torch"] = torch_accuracy(net, torch.from_numpy(x_test), torch.from_numpy(y_test))
+    if worker is not None:
+        acc["torch"] = worker.ask("accuracy")
+    print(f"\n{'':<8}{'best epoch':>12}{'median':>10}{'per step':>12}{'60k-image epoch':>17}{'test accuracy':>15}")
     for lib, ts in runs.items():
         best = min(ts)
-        print(f"{lib:<8}{best:11.2f}s{float(np.median(ts)):9.2f}s{best / steps * 1e3:8.2f} ms{best * scale:16.1f}s{acc[lib]:14.2%}")
-    if torch is not None:
-        ratio = min(runs["cnnlib"]) / min(runs["torch"])
-        print(f"ratio cnnlib / torch (best epochs): {ratio:.2f}x"
-              f"  (median epochs: {np.median(runs['cnnlib']) / np.median(runs['torch']):.2f}x)")
-    print(f"load average now: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print()
+        print(f"{lib:<8}{best:11.2f}s{float(np.median(ts)):9.2f}s{best / steps * 1e3:9.2f} ms"
+              f"{best * 60000 / n:16.1f}s{acc[lib]:14.2%}")
+    if worker is not None:
+        print(f"ratio cnnlib / torch per epoch: {min(runs['cnnlib']) / min(runs['torch']):.2f}x (best epochs), "
+              f"{np.median(runs['cnnlib']) / np.median(runs['torch']):.2f}x (median epochs)")
+    print(f"load average now: {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
 
 
 # --------------------------------------------------------------------------
@@ -326,25 +387,36 @@ def train_runs() -> None:
         if res.returncode != 0:
             print(res.stdout + res.stderr)
             raise SystemExit(f"python -m cnnlib.train failed with exit code {res.returncode}")
-        epochs = [line for line in res.stdout.splitlines() if line.startswith("epoch ")]
-        for line in epochs:
-            print("  " + line)
+        for line in res.stdout.splitlines():
+            if line.startswith("epoch "):
+                print("  " + line)
         done = [line for line in res.stdout.splitlines() if line.startswith("done:")]
         acc = done[-1].split("test accuracy ")[1].split(" ")[0] if done else "?"
-        note = "" if peak_kb > before else " (not above an earlier run's; ru_maxrss is the largest child)"
-        print(f"seed {seed}: wall time {wall:.1f} s, test accuracy {acc}, peak memory {peak_kb / 1024:.0f} MB{note}")
-    print()
+        note = "" if peak_kb > before else " (at most; ru_maxrss reports the largest child so far)"
+        print(f"seed {seed}: wall time {wall:.1f} s, test accuracy {acc}, peak memory {peak_kb / 1024:.0f} MB{note}", flush=True)
+    print(f"load average now: {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
 
 
 def main() -> int:
-    print_machine()
-    (x_train, y_train), (x_test, y_test) = c.load_mnist()
-    if ARGS.limit is not None:
-        x_train, y_train = x_train[: ARGS.limit], y_train[: ARGS.limit]
-    if not ARGS.no_layers:
-        layer_timings(x_train[: ARGS.batch_size], y_train[: ARGS.batch_size])
-    if not ARGS.no_epochs:
-        epoch_timings(x_train, y_train, x_test, y_test)
+    if ARGS.torch_worker:
+        return torch_worker_main()
+    data = load_data()
+    model = c.mnist_cnn(seed=ARGS.seed)
+    worker = None
+    if HAVE_TORCH and not (ARGS.no_layers and ARGS.no_epochs):
+        tmp = tempfile.TemporaryDirectory()
+        weights = Path(tmp.name) / "initial.npz"
+        np.savez(weights, **model.state_dict())  # PyTorch starts from the same weights
+        worker = TorchWorker(weights)
+    try:
+        print_machine(worker)
+        if not ARGS.no_layers:
+            layer_timings(data[0][: ARGS.batch_size], data[1][: ARGS.batch_size], worker)
+        if not ARGS.no_epochs:
+            epoch_timings(data, model, worker)
+    finally:
+        if worker is not None:
+            worker.close()
     if ARGS.train:
         train_runs()
     return 0
