@@ -1,5 +1,6 @@
 # The two commands of the README's quick start:
 #   make lab   - set everything up, then open the course in JupyterLab
+#                (notebooks/ and exercises/ are both in its file browser)
 #   make test  - set everything up, then run every check
 # Both create a virtual environment in .venv (override with VENV=...) and install
 # the course into it; the install is redone only when pyproject.toml changes.
@@ -28,7 +29,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 lab: setup
-	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
+	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks/README.md
 
 test: setup
 	$(BIN)/python -m pytest $(NBVAL) $(PYTEST_ARGS)

@@ -15,7 +15,7 @@ import pytest
 import cnnlib
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["functional", "layers", "losses", "optim", "gradcheck", "training", "models", "data", "train", "metrics", "plots"]
+MODULES = ["functional", "layers", "losses", "optim", "gradcheck", "training", "models", "data", "train", "metrics", "plots", "checks", "grade"]
 # Submodules whose own __all__ is public API too (used as cnnlib.plots.show_images etc.).
 SUBMODULE_APIS = ["plots", "metrics"]
 
