@@ -626,7 +626,9 @@ class ReLU(_Activation):
         x = self._prepare(x)
         mask = x > 0
         self._cache = mask
-        return x * mask
+        y = np.multiply(x, mask)  # faster than np.maximum(x, 0), but gives -0.0 for negative x ...
+        y += 0.0  # ... which this turns into +0.0 (-0.0 + 0.0 == +0.0; NaN stays NaN)
+        return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         mask = self._cached()

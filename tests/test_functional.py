@@ -796,6 +796,21 @@ def test_max_pool_tiling_branch_equals_naive(kernel, stride, padding, tiles, sha
             same(layer.backward(np.ascontiguousarray(dy)), dx_n)
 
 
+def test_max_pool_2x2_tiles_every_tie_pattern_equals_naive():
+    # every 2x2 window with entries in {0, 1, 2} (81 windows, all orders of ties), side by side
+    windows = np.array(list(itertools.product([0.0, 1.0, 2.0], repeat=4))).reshape(-1, 2, 2)  # (81, 2, 2)
+    x = np.concatenate(list(windows), axis=1)[None, None]  # (1, 1, 2, 162): 81 tiles in a row
+    x = np.concatenate([x, x[..., ::-1]], axis=2)  # (1, 1, 4, 162), mirrored second row of tiles
+    x = np.concatenate([x, 3 - x], axis=1).astype(np.float32)  # two channels
+    dy = np.arange(1, 1 + x.size // 4, dtype=np.float32).reshape(1, 2, 2, 81)
+    y, winner = F._max_pool_tiles_forward(x, (2, 2), (2, 81))
+    np.testing.assert_array_equal(y, max_pool2d_naive(x, 2))
+    assert winner.dtype == np.uint8 and winner.shape == y.shape
+    np.testing.assert_array_equal(F._max_pool_tiles_backward(dy, winner, x, (2, 2)), max_pool2d_backward_naive(dy, x, 2))
+    xc = channel_first(x)
+    np.testing.assert_array_equal(max_pool2d_backward(dy, xc, 2), max_pool2d_backward_naive(dy, x, 2))
+
+
 def test_max_pool_tiling_keeps_float32_and_the_memory_order():
     x = channel_first(np.random.default_rng(3).normal(size=(4, 3, 6, 6)).astype(np.float32))
     layer = MaxPool2d(2)

@@ -338,6 +338,19 @@ def test_relu_gradients(shape):
     check_layer(ReLU(), x, seed=1)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_layer_gives_positive_zero_for_negative_inputs(dtype):
+    x = np.array([[-2.0, -0.0, 0.0, 1.5], [-1e-30, 3.0, -7.0, 0.25]], dtype=dtype)
+    layer = ReLU()
+    y = layer.forward(x)
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+    assert not np.signbit(y).any()  # +0.0, never -0.0 (which would print as "-0.")
+    assert "-0" not in repr(y)
+    dx = layer.backward(np.full(x.shape, -1.0, dtype=dtype))
+    np.testing.assert_array_equal(dx, np.where(x > 0, -1.0, 0.0))  # gradient 0 at 0, as in PyTorch
+
+
 @pytest.mark.parametrize("cls", [Sigmoid, Tanh])
 @pytest.mark.parametrize("shape, scale", [((2, 3, 4, 5), 1.0), ((4, 7), 3.0), ((5,), 0.2)])
 def test_sigmoid_tanh_gradients(cls, shape, scale):
