@@ -15,7 +15,7 @@ LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 # nbval checks every notebook in notebooks/ cell by cell against its stored outputs
 # (strict mode), in this environment, after masking what varies between runs.
-NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg --durations=10
 
 .PHONY: lab test setup train clean
 
