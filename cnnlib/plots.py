@@ -46,6 +46,33 @@ def _images(images: Any, where: str) -> np.ndarray:
     return a
 
 
+def _image_grid(
+    arrays: np.ndarray,
+    captions: Sequence[str] | None,
+    *,
+    ncols: int,
+    size: float,
+    title: str | None,
+    caption_size: int,
+    **imshow: Any,
+) -> Any:
+    """Draw ``arrays`` (K, H, W) in a grid of ``ncols`` columns with optional captions."""
+    plt = _plt()
+    rows, cols = _grid(len(arrays), ncols)
+    row_height = size + (0.3 if captions is not None else 0.0)  # room for each caption
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, row_height * rows + (0.5 if title else 0)), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < len(arrays):
+            ax.imshow(arrays[k], **imshow)
+            if captions is not None:
+                ax.set_title(str(captions[k]), fontsize=caption_size)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def show_matrix(
     a: Any,
     *,
@@ -134,23 +161,10 @@ def show_images(
     -------
     matplotlib.figure.Figure
     """
-    plt = _plt()
     imgs = _images(images, "show_images")
     if labels is not None and len(labels) != len(imgs):
         raise ValueError(f"show_images: got {len(imgs)} images but {len(labels)} labels")
-    rows, cols = _grid(len(imgs), ncols)
-    row_height = size + (0.35 if labels is not None else 0.0)  # room for each image's caption
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, row_height * rows + (0.5 if title else 0)), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if k < len(imgs):
-            ax.imshow(imgs[k], cmap=cmap)
-            if labels is not None:
-                ax.set_title(str(labels[k]), fontsize=9)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _image_grid(imgs, labels, ncols=ncols, size=size, title=title, caption_size=9, cmap=cmap)
 
 
 def show_feature_maps(
@@ -180,23 +194,13 @@ def show_feature_maps(
     -------
     matplotlib.figure.Figure
     """
-    plt = _plt()
     m = np.asarray(maps)
     if m.ndim == 4 and m.shape[0] == 1:
         m = m[0]  # (1, C, H, W) -> (C, H, W)
     if m.ndim != 3:
         raise ValueError(f"show_feature_maps: expected (C, H, W) or (1, C, H, W), got shape {np.shape(maps)}")
-    rows, cols = _grid(len(m), ncols)
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, (size + 0.3) * rows + (0.5 if title else 0)), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if k < len(m):
-            ax.imshow(m[k], cmap=cmap)
-            ax.set_title(f"channel {k}", fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    captions = [f"channel {k}" for k in range(len(m))]
+    return _image_grid(m, captions, ncols=ncols, size=size, title=title, caption_size=8, cmap=cmap)
 
 
 def show_filters(
@@ -229,7 +233,6 @@ def show_filters(
     -------
     matplotlib.figure.Figure
     """
-    plt = _plt()
     w = np.asarray(weight)
     if w.ndim != 4:
         raise ValueError(f"show_filters: expected weights (out, in, kh, kw), got shape {w.shape}")
@@ -237,17 +240,9 @@ def show_filters(
         raise ValueError(f"show_filters: in_channel must be in 0..{w.shape[1] - 1}, got {in_channel}")
     k = w[:, in_channel]  # (out, kh, kw)
     vmax = float(np.abs(k).max()) or 1.0
-    rows, cols = _grid(len(k), ncols)
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, (size + 0.3) * rows + (0.5 if title else 0)), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < len(k):
-            ax.imshow(k[i], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-            ax.set_title(f"filter {i}", fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    captions = [f"filter {i}" for i in range(len(k))]
+    return _image_grid(k, captions, ncols=ncols, size=size, title=title, caption_size=8,
+                       cmap="RdBu_r", vmin=-vmax, vmax=vmax)
 
 
 def plot_learning_curves(history: Any, *, title: str | None = None) -> Any:
