@@ -314,10 +314,14 @@ def _conv_forward_fast(
     N, C, H, W = x.shape
     O, _, kh, kw = w.shape
     sh, sw = stride
-    xp = _pad_last2(x.transpose(1, 0, 2, 3), pads, pad_mode)  # (C, N, Hp, Wp)
-    Hp, Wp = xp.shape[2], xp.shape[3]
-    OH, OW = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
-    cols = _im2col(xp, kh, kw, sh, sw, OH, OW)  # (C*kh*kw, N*OH*OW)
+    if _keeps_size(x.shape, w.shape, stride, pads, pad_mode):
+        OH, OW = H, W
+        cols = _im2col_same(x.transpose(1, 0, 2, 3), kh, kw, pads[0][0], pads[1][0])  # (C*kh*kw, N*H*W)
+    else:
+        xp = _pad_last2(x.transpose(1, 0, 2, 3), pads, pad_mode)  # (C, N, Hp, Wp)
+        Hp, Wp = xp.shape[2], xp.shape[3]
+        OH, OW = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
+        cols = _im2col(xp, kh, kw, sh, sw, OH, OW)  # (C*kh*kw, N*OH*OW)
     out = w.reshape(O, C * kh * kw) @ cols  # (O, N*OH*OW)
     if b is not None:
         out += b.reshape(O, 1)
@@ -344,6 +348,69 @@ def _col2im(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: int, kw: int, sh
         for j in range(kw):
             dxp[:, :, i : i + sh * (OH - 1) + 1 : sh, j : j + sw * (OW - 1) + 1 : sw] += d6[:, i, j]
     return dxp
+
+
+def _keeps_size(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, int], pads: Pads, pad_mode: str) -> bool:
+    """True for a stride-1, zero-padded convolution whose output is as large as its input ("same")."""
+    (t, b), (l, r) = pads
+    return stride == (1, 1) and pad_mode == "zeros" and t + b == w_shape[2] - 1 and l + r == w_shape[3] - 1
+
+
+def _im2col_same(xc: np.ndarray, kh: int, kw: int, t: int, l: int) -> np.ndarray:
+    """:func:`_im2col` for a stride-1 "same" convolution, without building the padded input.
+
+    ``xc`` is the input channel-first, (C, N, H, W), padded by ``t`` rows on top and
+    ``l`` columns on the left (and the rest at the bottom and right). Output pixel
+    p = oh*W + ow reads input pixel p + (i - t)*W + (j - l) for kernel offset (i, j): in
+    the flattened image that is one shifted slice per offset, copied in long runs, plus
+    zeros where the window hangs over the border (including the pixels whose shifted
+    index wrapped round into the neighbouring row).
+    """
+    C, N, H, W = xc.shape
+    HW = H * W
+    xf = xc.reshape(C, N, HW)  # free if channel-first data is contiguous, else one copy
+    cols = np.empty((C, kh, kw, N, HW), dtype=xc.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            off = (i - t) * W + (j - l)
+            lo, hi = max(0, -off), min(HW, HW - off)  # output pixels whose input index is inside the image
+            lo = min(lo, HW)
+            hi = max(hi, lo)  # no overlap at all when the kernel is larger than the image
+            dst = cols[:, i, j]  # (C, N, HW)
+            dst[:, :, lo:hi] = xf[:, :, lo + off : hi + off]
+            dst[:, :, :lo] = 0.0
+            dst[:, :, hi:] = 0.0
+            d4 = dst.reshape(C, N, H, W)  # (C, N, HW) -> (C, N, H, W), a view
+            if j < l:  # columns ow < l - j read left of the image (wrapped into the row above)
+                d4[..., : l - j] = 0.0
+            elif j > l:  # columns ow >= W - (j - l) read right of the image
+                d4[..., W - (j - l) :] = 0.0
+    return cols.reshape(C * kh * kw, N * HW)
+
+
+def _col2im_same(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: int, kw: int, t: int, l: int) -> np.ndarray:
+    """Adjoint of :func:`_im2col_same`: (C*kh*kw, N*H*W) columns -> gradient (C, N, H, W).
+
+    Overwrites ``dcols``: the entries that came from the zero border are cleared, so
+    that one shifted add per kernel offset over the flattened image is exact.
+    """
+    C, N, H, W = shape_cnhw
+    HW = H * W
+    d = dcols.reshape(C, kh, kw, N, H, W)
+    for j in range(kw):  # clear what the border (and the row wrap-round) would receive
+        if j < l:
+            d[:, :, j, :, :, : l - j] = 0.0
+        elif j > l:
+            d[:, :, j, :, :, W - (j - l) :] = 0.0
+    dx = np.zeros((C, N, HW), dtype=dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            off = (i - t) * W + (j - l)
+            lo, hi = max(0, off), min(HW, HW + off)  # input pixels that received something at this offset
+            if lo >= hi:
+                continue
+            dx[:, :, lo:hi] += d[:, i, j].reshape(C, N, HW)[:, :, lo - off : hi - off]
+    return dx.reshape(C, N, H, W)
 
 
 def _conv_backward_fast(
@@ -374,6 +441,8 @@ def _conv_backward_fast(
     if not need_dx:
         return None, dw, db
     dcols = w.reshape(O, C * kh * kw).T @ dy2  # (C*kh*kw, N*OH*OW)
+    if _keeps_size(x_shape, w.shape, stride, pads, pad_mode):
+        return _col2im_same(dcols, (C, N, H, W), kh, kw, t, l).transpose(1, 0, 2, 3), dw, db
     dxp = _col2im(dcols, (C, N, H + t + b_, W + l + r), kh, kw, sh, sw, OH, OW)
     dx = _unpad_last2(dxp, pads, pad_mode).transpose(1, 0, 2, 3)  # (C, N, H, W) -> (N, C, H, W)
     return dx, dw, db

@@ -868,3 +868,21 @@ def test_conv_backward_without_input_gradient_gives_the_same_parameter_gradients
         assert layer._backward_no_input_grad(dy) is None
         for k in ("W", "b"):
             np.testing.assert_array_equal(layer.grads[k], full[k])
+
+
+@pytest.mark.parametrize(
+    "kernel, padding, stride, pad_mode, expected",
+    [
+        ((3, 3), ((1, 1), (1, 1)), (1, 1), "zeros", True),  # the reference network's convolutions
+        ((2, 3), ((0, 1), (2, 0)), (1, 1), "zeros", True),  # asymmetric "same" padding
+        ((1, 1), ((0, 0), (0, 0)), (1, 1), "zeros", True),
+        ((3, 3), ((1, 1), (1, 1)), (1, 1), "edge", False),  # edge mode needs the padded copy
+        ((3, 3), ((1, 1), (1, 1)), (2, 1), "zeros", False),
+        ((3, 3), ((1, 1), (2, 2)), (1, 1), "zeros", False),  # output wider than the input
+    ],
+)
+def test_same_size_fast_path_is_taken_exactly_when_it_applies(kernel, padding, stride, pad_mode, expected):
+    # The equality grids above cover these cases; this pins down which code path they exercise.
+    from cnnlib.functional import _keeps_size
+
+    assert _keeps_size((2, 3, 5, 7), (4, 3, *kernel), stride, padding, pad_mode) is expected
