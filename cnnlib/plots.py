@@ -54,13 +54,22 @@ def _image_grid(
     size: float,
     title: str | None,
     caption_size: int,
+    fig: Any = None,
     **imshow: Any,
 ) -> Any:
-    """Draw ``arrays`` (K, H, W) in a grid of ``ncols`` columns with optional captions."""
-    plt = _plt()
+    """Draw ``arrays`` (K, H, W) in a grid of ``ncols`` columns with optional captions.
+
+    With ``fig`` (a Figure or SubFigure) the grid is drawn into it instead of a new figure.
+    """
     rows, cols = _grid(len(arrays), ncols)
-    row_height = size + (0.3 if captions is not None else 0.0)  # room for each caption
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, row_height * rows + (0.5 if title else 0)), squeeze=False)
+    if fig is None:
+        row_height = size + (0.3 if captions is not None else 0.0)  # room for each caption
+        figsize = (size * cols, row_height * rows + (0.5 if title else 0))
+        fig, axes = _plt().subplots(rows, cols, figsize=figsize, squeeze=False)
+        own = True
+    else:
+        axes = fig.subplots(rows, cols, squeeze=False)
+        own = False
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < len(arrays):
@@ -69,7 +78,8 @@ def _image_grid(
                 ax.set_title(str(captions[k]), fontsize=caption_size)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
@@ -139,6 +149,7 @@ def show_images(
     title: str | None = None,
     cmap: str = "gray",
     size: float = 1.4,
+    fig: Any = None,
 ) -> Any:
     """Show grey-scale images in a grid, each with an optional label.
 
@@ -156,6 +167,8 @@ def show_images(
         Colour map.
     size : float, default 1.4
         Size of one image in inches.
+    fig : matplotlib Figure or SubFigure, optional
+        Draw into this (empty) figure instead of a new one, e.g. one row of a larger figure.
 
     Returns
     -------
@@ -164,7 +177,7 @@ def show_images(
     imgs = _images(images, "show_images")
     if labels is not None and len(labels) != len(imgs):
         raise ValueError(f"show_images: got {len(imgs)} images but {len(labels)} labels")
-    return _image_grid(imgs, labels, ncols=ncols, size=size, title=title, caption_size=9, cmap=cmap)
+    return _image_grid(imgs, labels, ncols=ncols, size=size, title=title, caption_size=9, fig=fig, cmap=cmap)
 
 
 def show_feature_maps(
@@ -174,6 +187,7 @@ def show_feature_maps(
     title: str | None = None,
     cmap: str = "viridis",
     size: float = 1.4,
+    fig: Any = None,
 ) -> Any:
     """Show the channels of one feature map stack, each on its own colour scale.
 
@@ -189,6 +203,8 @@ def show_feature_maps(
         Colour map.
     size : float, default 1.4
         Size of one map in inches.
+    fig : matplotlib Figure or SubFigure, optional
+        Draw into this (empty) figure instead of a new one, e.g. one row of a larger figure.
 
     Returns
     -------
@@ -200,7 +216,7 @@ def show_feature_maps(
     if m.ndim != 3:
         raise ValueError(f"show_feature_maps: expected (C, H, W) or (1, C, H, W), got shape {np.shape(maps)}")
     captions = [f"channel {k}" for k in range(len(m))]
-    return _image_grid(m, captions, ncols=ncols, size=size, title=title, caption_size=8, cmap=cmap)
+    return _image_grid(m, captions, ncols=ncols, size=size, title=title, caption_size=8, fig=fig, cmap=cmap)
 
 
 def show_filters(
@@ -210,6 +226,7 @@ def show_filters(
     ncols: int = 8,
     title: str | None = None,
     size: float = 1.2,
+    fig: Any = None,
 ) -> Any:
     """Show a convolution layer's kernels for one input channel.
 
@@ -228,6 +245,8 @@ def show_filters(
         Title of the whole figure.
     size : float, default 1.2
         Size of one kernel in inches.
+    fig : matplotlib Figure or SubFigure, optional
+        Draw into this (empty) figure instead of a new one, e.g. one row of a larger figure.
 
     Returns
     -------
@@ -241,11 +260,11 @@ def show_filters(
     k = w[:, in_channel]  # (out, kh, kw)
     vmax = float(np.abs(k).max()) or 1.0
     captions = [f"filter {i}" for i in range(len(k))]
-    return _image_grid(k, captions, ncols=ncols, size=size, title=title, caption_size=8,
+    return _image_grid(k, captions, ncols=ncols, size=size, title=title, caption_size=8, fig=fig,
                        cmap="RdBu_r", vmin=-vmax, vmax=vmax)
 
 
-def plot_learning_curves(history: Any, *, title: str | None = None) -> Any:
+def plot_learning_curves(history: Any, *, title: str | None = None, axes: Sequence[Any] | None = None) -> Any:
     """Plot loss and accuracy per epoch, for training and (if present) validation.
 
     Parameters
@@ -255,16 +274,24 @@ def plot_learning_curves(history: Any, *, title: str | None = None) -> Any:
         ``accuracy`` and optionally ``val_loss``, ``val_accuracy``.
     title : str, optional
         Title of the figure.
+    axes : pair of matplotlib Axes, optional
+        Draw the loss and the accuracy into these two axes (of one figure)
+        instead of a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    plt = _plt()
     h: Mapping[str, Sequence[float]] = history if isinstance(history, Mapping) else history.as_dict()
     if not h.get("loss"):
         raise ValueError("plot_learning_curves: the history has no epochs (empty 'loss')")
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    if axes is None:
+        fig, (a1, a2) = _plt().subplots(1, 2, figsize=(10, 3.6))
+    else:
+        if len(axes) != 2:
+            raise ValueError(f"plot_learning_curves: axes must be two Axes (loss, accuracy); got {len(axes)}")
+        a1, a2 = axes
+        fig = a1.figure
     for ax, key, label in ((a1, "loss", "cross-entropy loss"), (a2, "accuracy", "accuracy")):
         epochs = np.arange(1, len(h[key]) + 1)
         ax.plot(epochs, h[key], "o-", label="training")
@@ -278,7 +305,8 @@ def plot_learning_curves(history: Any, *, title: str | None = None) -> Any:
         ax.set_title(label.capitalize() + " per epoch")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    if axes is None:  # a caller that passes its own axes arranges its own figure
+        fig.tight_layout()
     return fig
 
 

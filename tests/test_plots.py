@@ -103,3 +103,37 @@ def test_show_misclassified_shows_only_the_wrong_ones():
     assert "2 of 5" in fig._suptitle.get_text()
     with pytest.raises(ValueError, match="nothing to show"):
         plots.show_misclassified(imgs, [0] * 5, [0] * 5)
+
+
+def test_grid_figures_draw_into_a_given_figure_or_subfigure():
+    from matplotlib.figure import Figure
+
+    before = plt.get_fignums()
+    fig = Figure(figsize=(6, 4))
+    top, bottom = fig.subfigures(2, 1)
+    maps = np.random.default_rng(3).random((3, 4, 4))
+    assert plots.show_feature_maps(maps, ncols=3, title="maps", fig=top) is top
+    assert plots.show_images(maps[:2], labels=["a", "b"], fig=bottom) is bottom
+    assert [len(top.axes), len(bottom.axes)] == [3, 2]  # the grids went into the subfigures, nothing new
+    np.testing.assert_array_equal(top.axes[2].images[0].get_array(), maps[2])
+    assert bottom.axes[1].get_title() == "b" and top._suptitle.get_text() == "maps"
+    w = np.random.default_rng(4).normal(size=(2, 1, 3, 3))
+    other = Figure()
+    assert plots.show_filters(w, fig=other) is other and len(other.axes) == 2
+    assert plt.get_fignums() == before  # pyplot never saw these figures
+
+
+def test_learning_curves_into_given_axes():
+    from matplotlib.figure import Figure
+
+    before = plt.get_fignums()
+    fig = Figure()
+    axes = fig.subplots(1, 2)
+    h = {"loss": [1.0, 0.5, 0.25], "accuracy": [0.5, 0.7, 0.9]}
+    assert plots.plot_learning_curves(h, axes=axes, title="T") is fig
+    assert list(axes[0].lines[0].get_ydata()) == [1.0, 0.5, 0.25]
+    assert list(axes[1].lines[0].get_ydata()) == [0.5, 0.7, 0.9]
+    assert fig._suptitle.get_text() == "T"
+    assert plt.get_fignums() == before
+    with pytest.raises(ValueError, match="two Axes"):
+        plots.plot_learning_curves(h, axes=axes[:1])
