@@ -63,6 +63,16 @@ def load_mnist(*args, **kwargs):  # noqa: D103 - documented in cnnlib.data.load_
 
 load_mnist.__doc__ = "Load MNIST; see :func:`cnnlib.data.load_mnist`."
 
+
+def __getattr__(name: str):
+    # cnnlib.widgets (the interactive explorers) needs ipywidgets, which would double the
+    # time of `import cnnlib`; it is imported on first use instead: cnnlib.widgets.convolution_explorer().
+    if name == "widgets":
+        import importlib
+
+        return importlib.import_module(".widgets", __name__)
+    raise AttributeError(f"module 'cnnlib' has no attribute {name!r}")
+
 __version__ = "0.1.0"
 
 __all__ = [

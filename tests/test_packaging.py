@@ -15,9 +15,9 @@ import pytest
 import cnnlib
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["functional", "layers", "losses", "optim", "gradcheck", "training", "models", "data", "train", "metrics", "plots", "checks", "grade"]
+MODULES = ["functional", "layers", "losses", "optim", "gradcheck", "training", "models", "data", "train", "metrics", "plots", "checks", "grade", "widgets"]
 # Submodules whose own __all__ is public API too (used as cnnlib.plots.show_images etc.).
-SUBMODULE_APIS = ["plots", "metrics"]
+SUBMODULE_APIS = ["plots", "metrics", "widgets"]
 
 
 def _name_and_bound(spec: str) -> tuple[str, str]:
