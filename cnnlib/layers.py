@@ -728,11 +728,23 @@ class Dropout(Layer):
         return f"p={self.p}"
 
 
+def _commutes(layer: Layer, following: Layer | None) -> bool:
+    """True for a ReLU directly followed by a max-pool, which Sequential runs in the cheaper order."""
+    return type(layer) is ReLU and type(following) is MaxPool2d
+
+
 class Sequential(Layer):
     """Layers applied one after another; backward runs them in reverse.
 
     ``params``, ``grads`` and ``buffers`` gather those of the inner layers under
     names ``"<index>.<key>"`` (e.g. ``"0.W"``), the same arrays, not copies.
+
+    One speed-up: a ``ReLU`` directly followed by a ``MaxPool2d`` is run as the
+    pool first, then the ReLU. The results and the gradients are exactly the same
+    (ReLU keeps the order of the values, so a window's largest value stays its
+    largest, and a window with no positive value gives 0 and no gradient either
+    way), but the ReLU then works on the pooled array, a quarter of the size for
+    2x2 pooling.
 
     Parameters
     ----------
@@ -757,10 +769,21 @@ class Sequential(Layer):
         """Run the layers in order. The first layer checks the input; the output is checked once at the end."""
         if not self.layers:
             return x
-        x = self.layers[0].forward(x, training=training)
+        layers = self.layers
+        x = layers[0].forward(x, training=training)
+        self._swapped: set[int] = set()
         with _unchecked():  # the inner layers get numbers cnnlib computed (see _FiniteChecks)
-            for layer in self.layers[1:]:
-                x = layer.forward(x, training=training)
+            i = 1
+            while i < len(layers):
+                if _commutes(layers[i], layers[i + 1] if i + 1 < len(layers) else None):
+                    # ReLU then max-pool == max-pool then ReLU (ReLU never changes which value is largest),
+                    # and the ReLU then works on the pooled, smaller array. Gradients are the same too.
+                    x = layers[i].forward(layers[i + 1].forward(x, training=training), training=training)
+                    self._swapped.add(i)
+                    i += 2
+                    continue
+                x = layers[i].forward(x, training=training)
+                i += 1
         if _FiniteChecks.enabled:
             check_finite(x, "the output", "Sequential.forward")
         return x
@@ -774,14 +797,21 @@ class Sequential(Layer):
 
     def _backward(self, dy: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
         last = len(self.layers) - 1
-        for i in range(last, -1, -1):
+        swapped = getattr(self, "_swapped", set())
+        i = last
+        while i >= 0:
             layer = self.layers[i]
             # The last layer checks dy; the others get gradients cnnlib computed (see _FiniteChecks).
             with nullcontext() if i == last else _unchecked():
+                if i - 1 in swapped:  # forward ran layer i (the pool) before layer i-1 (the ReLU)
+                    dy = self.layers[i].backward(self.layers[i - 1].backward(dy))
+                    i -= 2
+                    continue
                 if i == 0 and not need_input_grad:
                     layer._backward_no_input_grad(dy)
                     return None
                 dy = layer.backward(dy)
+            i -= 1
         return dy
 
     def _gather(self, attr: str) -> dict[str, np.ndarray]:

@@ -210,3 +210,54 @@ def test_adam_keeps_float32_and_reuses_its_buffers():
     assert all(v.dtype == np.float32 for s in opt.state for v in s.values())
     # two steps of size lr (Adam's first steps move by lr in the gradient's sign)
     np.testing.assert_allclose(W, c.Linear(3, 2, seed=0).params["W"] - 2e-2, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=2, stride=1)],
+    ids=["2x2-tiles", "3x3-stride2-pad1", "2x2-overlapping"],
+)
+@pytest.mark.parametrize("training", [True, False])
+def test_sequential_relu_then_maxpool_runs_swapped_with_identical_results(pool, training):
+    # Sequential runs ReLU -> MaxPool2d as pool -> ReLU (cheaper). Outputs and every gradient must be
+    # bit-for-bit those of the layers run one by one in the written order, including windows whose values
+    # are all negative, windows with ties, exact zeros, and odd, non-square sizes.
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(3, 2, 9, 7))
+    x[0, 0, :4, :4] = -rng.random((4, 4))  # all-negative windows
+    x[1, 1, :2, :2] = 0.0  # zeros
+    x[2, 0, 2:4, 2:4] = 0.5  # ties
+    x = x.astype(np.float32)
+
+    def build():
+        return c.Sequential(
+            c.Conv2d(2, 3, 3, padding=1, seed=1), c.ReLU(), c.MaxPool2d(**pool), c.Flatten(),
+        )
+
+    model, ref = build(), build()
+    y = model.forward(x, training=training)
+    assert model._swapped == {1}  # the fast order was taken
+    a = x
+    for layer in ref:  # the written order, layer by layer
+        a = layer.forward(a, training=training)
+    np.testing.assert_array_equal(y, a)
+    dy = rng.normal(size=y.shape).astype(np.float32)
+    dx = model.backward(dy)
+    g = dy
+    for layer in reversed(ref.layers):
+        g = layer.backward(g)
+    np.testing.assert_array_equal(dx, g)
+    for k in ref.grads:
+        np.testing.assert_array_equal(model.grads[k], ref.grads[k], err_msg=k)
+
+
+def test_sequential_swaps_only_relu_directly_before_maxpool():
+    x = np.random.default_rng(0).normal(size=(2, 1, 8, 8)).astype(np.float32)
+    for layers, expected in [
+        ((c.Conv2d(1, 1, 1, seed=0), c.ReLU(), c.AvgPool2d(2)), set()),  # average pooling does not commute with ReLU
+        ((c.Conv2d(1, 1, 1, seed=0), c.Sigmoid(), c.MaxPool2d(2)), set()),
+        ((c.Conv2d(1, 1, 1, seed=0), c.ReLU(), c.MaxPool2d(2), c.ReLU(), c.MaxPool2d(2)), {1, 3}),
+    ]:
+        model = c.Sequential(*layers)
+        model.forward(x)
+        assert model._swapped == expected
