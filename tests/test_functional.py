@@ -886,3 +886,23 @@ def test_same_size_fast_path_is_taken_exactly_when_it_applies(kernel, padding, s
     from cnnlib.functional import _keeps_size
 
     assert _keeps_size((2, 3, 5, 7), (4, 3, *kernel), stride, padding, pad_mode) is expected
+
+
+@pytest.mark.parametrize("k", [1, 4096, 8192, 8193, 3 * 4096 + 5, 50176])
+def test_blocked_product_over_a_long_inner_axis_equals_matmul(k):
+    from cnnlib.functional import _matmul_long_inner
+
+    rng = np.random.default_rng(k)
+    a, b = rng.normal(size=(9, k)), rng.normal(size=(k, 16))
+    np.testing.assert_allclose(_matmul_long_inner(a, b), a @ b, rtol=1e-10, atol=1e-9)
+
+
+def test_conv2d_backward_fast_equals_naive_when_the_weight_gradient_is_blocked():
+    # N*OH*OW = 3*56*56 = 9408 > 2*4096, so the weight gradient is summed in blocks.
+    rng = np.random.default_rng(56)
+    x, w = rng.normal(size=(3, 1, 56, 56)), rng.normal(size=(2, 1, 3, 3))
+    dy = rng.normal(size=(3, 2, 56, 56))
+    fast = conv2d_backward(dy, x, w, padding=1)
+    naive = conv2d_backward_naive(dy, x, w, padding=1)
+    for got, want in zip(fast, naive):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
