@@ -23,7 +23,7 @@ It prints, in this order:
    the fastest epoch of each;
 4. with ``--train``: ``python -m cnnlib.train`` with its defaults (or ``--train-args``)
    in a subprocess per ``--seeds`` entry: total wall time, final test accuracy and
-   peak resident memory (``resource.getrusage``).
+   peak resident memory (``os.wait4``: that process's own maximum resident set).
 
 PyTorch is optional; without it (or with ``--no-torch``) only cnnlib is measured.
 The PyTorch side needs ``torch==2.13.0`` (the CPU build) in the same interpreter; it runs
@@ -67,7 +67,6 @@ if ARGS.threads < 1:
 for _var in THREAD_VARS:  # must happen before NumPy (or PyTorch) is imported
     os.environ[_var] = str(ARGS.threads)
 
-import resource  # noqa: E402
 import shlex  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -379,21 +378,27 @@ def train_runs() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [sys.executable, "-m", "cnnlib.train", "--no-progress", "--seed", str(seed),
                    "--out", str(Path(tmp) / "w.npz"), *shlex.split(ARGS.train_args)]
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             t = time.perf_counter()
-            res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
-            wall = time.perf_counter() - t
-            peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far
-        if res.returncode != 0:
-            print(res.stdout + res.stderr)
-            raise SystemExit(f"python -m cnnlib.train failed with exit code {res.returncode}")
-        for line in res.stdout.splitlines():
+            with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+                proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env, cwd=ROOT)
+                # wait4 gives this child's own resource usage (RUSAGE_CHILDREN would report the
+                # largest of all children so far, e.g. the PyTorch worker).
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                wall = time.perf_counter() - t
+                out.seek(0)
+                err.seek(0)
+                stdout, stderr = out.read(), err.read()
+            peak_kb = usage.ru_maxrss  # kilobytes on Linux
+        if proc.returncode != 0:
+            print(stdout + stderr)
+            raise SystemExit(f"python -m cnnlib.train failed with exit code {proc.returncode}")
+        for line in stdout.splitlines():
             if line.startswith("epoch "):
                 print("  " + line)
-        done = [line for line in res.stdout.splitlines() if line.startswith("done:")]
+        done = [line for line in stdout.splitlines() if line.startswith("done:")]
         acc = done[-1].split("test accuracy ")[1].split(" ")[0] if done else "?"
-        note = "" if peak_kb > before else " (at most; ru_maxrss reports the largest child so far)"
-        print(f"seed {seed}: wall time {wall:.1f} s, test accuracy {acc}, peak memory {peak_kb / 1024:.0f} MB{note}", flush=True)
+        print(f"seed {seed}: wall time {wall:.1f} s, test accuracy {acc}, peak memory {peak_kb / 1024:.0f} MB", flush=True)
     print(f"load average now: {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
 
 
