@@ -2,8 +2,9 @@
 #   make lab   - set everything up, then open the course in JupyterLab
 #                (notebooks/ and exercises/ are both in its file browser)
 #   make test  - set everything up, then run every check
-#   make browser-setup - install what the browser test needs (Debian's chromium, Playwright); without it
-#                that test is reported as skipped by make test. .ci/run runs it before make test.
+#   make browser-setup - also install Debian's chromium (needs root or sudo) for the browser test;
+#                without a Chromium make test reports that test as skipped. .ci/run runs it before make test.
+# make test installs Playwright (the optional extra "browser", from PyPI) itself.
 # Both create a virtual environment in .venv (override with VENV=...) and install
 # the course into it; the install is redone only when pyproject.toml changes.
 
@@ -58,7 +59,7 @@ browser-setup: $(BROWSER_STAMP)
 lab: setup
 	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks/README.md
 
-test: setup
+test: setup $(BROWSER_STAMP)
 	$(BIN)/python -m pytest $(NBVAL) $(PYTEST_ARGS)
 
 train: setup
