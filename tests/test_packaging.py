@@ -79,7 +79,8 @@ def test_readme_quick_start_and_ci():
     assert "conda env create -f environment.yml" in quick
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^lab: setup$", makefile, re.M) and re.search(r"^test: setup$", makefile, re.M)
+    assert re.search(r"^lab: setup$", makefile, re.M)
+    assert re.search(r"^test: setup \$\(BROWSER_STAMP\)$", makefile, re.M)  # test also installs Playwright
 
 
 def test_mnist_files_ship_with_the_repository():
