@@ -728,7 +728,7 @@ class Dropout(Layer):
         return f"p={self.p}"
 
 
-def _commutes(layer: Layer, following: Layer | None) -> bool:
+def _commutes(layer: Layer, following: Layer) -> bool:
     """True for a ReLU directly followed by a max-pool, which Sequential runs in the cheaper order."""
     return type(layer) is ReLU and type(following) is MaxPool2d
 
@@ -769,17 +769,15 @@ class Sequential(Layer):
         """Run the layers in order. The first layer checks the input; the output is checked once at the end."""
         if not self.layers:
             return x
-        layers = self.layers
+        layers, swapped = self.layers, self._swapped
         x = layers[0].forward(x, training=training)
-        self._swapped: set[int] = set()
         with _unchecked():  # the inner layers get numbers cnnlib computed (see _FiniteChecks)
             i = 1
             while i < len(layers):
-                if _commutes(layers[i], layers[i + 1] if i + 1 < len(layers) else None):
+                if i in swapped:
                     # ReLU then max-pool == max-pool then ReLU (ReLU never changes which value is largest),
                     # and the ReLU then works on the pooled, smaller array. Gradients are the same too.
                     x = layers[i].forward(layers[i + 1].forward(x, training=training), training=training)
-                    self._swapped.add(i)
                     i += 2
                     continue
                 x = layers[i].forward(x, training=training)
@@ -797,7 +795,7 @@ class Sequential(Layer):
 
     def _backward(self, dy: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
         last = len(self.layers) - 1
-        swapped = getattr(self, "_swapped", set())
+        swapped = self._swapped
         i = last
         while i >= 0:
             layer = self.layers[i]
@@ -813,6 +811,13 @@ class Sequential(Layer):
                 dy = layer.backward(dy)
             i -= 1
         return dy
+
+    @property
+    def _swapped(self) -> set[int]:
+        """Indices i of the ReLUs that forward runs after the max-pool at i + 1 (never the first layer,
+        which checks the input)."""
+        layers = self.layers
+        return {i for i in range(1, len(layers) - 1) if _commutes(layers[i], layers[i + 1])}
 
     def _gather(self, attr: str) -> dict[str, np.ndarray]:
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in getattr(layer, attr).items()}

@@ -236,10 +236,13 @@ def test_sequential_relu_then_maxpool_runs_swapped_with_identical_results(pool, 
 
     model, ref = build(), build()
     y = model.forward(x, training=training)
-    assert model._swapped == {1}  # the fast order was taken
+    assert model._swapped == {1}  # the fast order is planned ...
     a = x
+    shapes = []
     for layer in ref:  # the written order, layer by layer
         a = layer.forward(a, training=training)
+        shapes.append(a.shape)
+    assert model[1]._cache.shape == shapes[2] != shapes[1]  # ... and was taken: the ReLU saw the pooled array
     np.testing.assert_array_equal(y, a)
     dy = rng.normal(size=y.shape).astype(np.float32)
     dx = model.backward(dy)
