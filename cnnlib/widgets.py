@@ -1864,7 +1864,7 @@ class ModelExplorer(_Explorer):
             title = f"{name}: {maps.shape[0]} maps {maps.shape[1]}x{maps.shape[2]}"
             if maps.shape[0] > k:
                 title += f" (first {k} shown)"
-            plots.show_feature_maps(shown, ncols=k, title=title, fig=sub)
+            plots.show_feature_maps(shown, ncols=k, fig=sub)
             sub.suptitle(title, fontsize=10)
             sub.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.45 / row_h, wspace=0.1)
         return _png(fig)
