@@ -76,6 +76,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 import cnnlib as c  # noqa: E402
+from cnnlib.training import _Runner  # noqa: E402 - the training runner fit uses, timed step by step
 
 import importlib.util  # noqa: E402
 import json  # noqa: E402
@@ -298,10 +299,12 @@ def layer_timings(x: np.ndarray, y: np.ndarray, worker: "TorchWorker | None") ->
         h = out
     loss = c.CrossEntropyLoss()
     opt = c.Adam(model.parameters(), lr=1e-3)
+    runner = _Runner(model)  # how fit runs a model
+    model.needs_input_grad = False  # as fit sets it: nothing needs the gradient with respect to the images
 
     def step():
-        loss.forward(model.forward(x), y)
-        model._backward_no_input_grad(loss.backward())  # as fit does
+        loss.forward(runner.forward(x, training=True), y)
+        runner.backward(loss.backward())
         opt.step()
 
     t_step = best_of(step, ARGS.repeats)

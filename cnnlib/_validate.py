@@ -13,7 +13,8 @@ The course tooling (plots, widgets, checks) uses the same helpers.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -116,6 +117,36 @@ def check_finite(x: np.ndarray, name: str, where: str) -> None:
             f"value(s) (first at index {first}). Check the data, or lower the learning rate "
             "if this appeared during training."
         )
+
+
+class _LayerChecks:
+    """Whether layers check their inputs and upstream gradients for NaN and infinity (see :func:`inner_layers_trusted`)."""
+
+    finite = True
+
+
+@contextmanager
+def inner_layers_trusted() -> Iterator[None]:
+    """Within this block, layers skip the NaN/inf check of their inputs and upstream gradients.
+
+    Only the training runner (:mod:`cnnlib.training`) uses it, for the layers
+    after the first: they receive numbers that cnnlib computed from checked ones,
+    which can only stop being finite through overflow, and the runner checks the
+    model's output once instead. A layer used on its own, or in a hand-written
+    loop, always checks.
+    """
+    previous = _LayerChecks.finite
+    _LayerChecks.finite = False
+    try:
+        yield
+    finally:
+        _LayerChecks.finite = previous
+
+
+def check_finite_layer_input(x: np.ndarray, name: str, where: str) -> None:
+    """:func:`check_finite` for a layer's input or upstream gradient, unless :func:`inner_layers_trusted` is active."""
+    if _LayerChecks.finite:
+        check_finite(x, name, where)
 
 
 def finite_float_array(x: Any, name: str, where: str) -> np.ndarray:

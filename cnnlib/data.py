@@ -37,7 +37,6 @@ __all__ = [
     "load_mnist",
     "download_mnist",
     "clear_mnist_cache",
-    "main",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]

@@ -5,10 +5,16 @@ learned or remembered here (the layers in :mod:`cnnlib.layers` add that). Images
 follow PyTorch's layout: a batch is ``(N, C, H, W)`` (images, channels, rows,
 columns) and convolution weights are ``(out_channels, in_channels, kh, kw)``.
 
-Two implementations are kept where comparing them teaches something:
-``conv2d_naive`` and ``max_pool2d_naive`` are the slow, readable loops the
-notebooks explain; ``conv2d`` and ``max_pool2d`` are the fast versions used for
-training. The test suite checks that each pair gives the same numbers.
+Every public function does two things: it checks its arguments (with the
+helpers of :mod:`cnnlib._validate`, so a mistake stops with a message that
+names the argument), then computes. Where the computation needs a speed trick
+(im2col for convolution, tiled windows for pooling), it calls the private
+kernel module :mod:`cnnlib._kernels`, the only place such tricks live.
+
+Beside each fast function sits a slow, readable loop version to study:
+``conv2d_naive``, ``conv2d_backward_naive``, ``max_pool2d_naive`` and
+``max_pool2d_backward_naive``. The test suite checks that each pair gives the
+same numbers.
 
 Like every deep-learning library, "convolution" here means *cross-correlation*:
 the kernel is slid over the input without being flipped. A textbook
@@ -20,9 +26,9 @@ from __future__ import annotations
 from typing import Any, Literal, Union
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
-
-from ._validate import as_float_array, check_finite, pair, positive_int
+from . import _kernels as K
+from . import _validate as V
+from ._validate import as_float_array, finite_float_array, pair, positive_int
 
 __all__ = [
     "conv_output_size",
@@ -39,6 +45,7 @@ __all__ = [
     "avg_pool2d",
     "avg_pool2d_backward",
     "relu",
+    "leaky_relu",
     "sigmoid",
     "tanh",
     "softmax",
@@ -49,9 +56,6 @@ __all__ = [
 PadMode = Literal["zeros", "edge"]
 Padding = Union[int, tuple[int, int], tuple[tuple[int, int], tuple[int, int]], str]
 Pads = tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
-
-_PAD_MODES = ("zeros", "edge")
-
 
 # --------------------------------------------------------------------------
 # Output sizes and padding
@@ -96,67 +100,8 @@ def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int | s
     """
     where = "conv_output_size"
     n_, k_, s_ = (positive_int(v, nm, where) for v, nm in ((n, "n"), (kernel_size, "kernel_size"), (stride, "stride")))
-    (before, after), _ = _resolve_padding(padding, (n_, 1), (k_, 1), (s_, 1), where)
-    return _out_len(n_, k_, s_, before + after, where)
-
-
-def _out_len(n: int, k: int, s: int, pad_total: int, where: str, axis: str = "") -> int:
-    if n + pad_total < k:
-        raise ValueError(
-            f"{where}: kernel size {k}{axis} is larger than the padded input "
-            f"({n} + {pad_total} padding = {n + pad_total}); use a smaller kernel or more padding"
-        )
-    return (n + pad_total - k) // s + 1
-
-
-def _resolve_padding(
-    padding: Padding, size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int], where: str
-) -> Pads:
-    """Turn any accepted padding spec into ``((top, bottom), (left, right))``."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0), (0, 0))
-        if padding == "same":
-            pads = []
-            for n, k, s in zip(size, kernel, stride):
-                out = -(-n // s)  # ceil(n / s)
-                total = max((out - 1) * s + k - n, 0)
-                pads.append((total // 2, total - total // 2))  # the extra one goes after, as in TensorFlow
-            return (pads[0], pads[1])
-        raise ValueError(f"{where}: padding must be an int, a pair, 'valid' or 'same'; got {padding!r}")
-    return _explicit_pads(padding, where)
-
-
-def _explicit_pads(padding: Any, where: str) -> Pads:
-    def is_int(v: Any) -> bool:
-        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-    if is_int(padding):
-        p = int(padding)
-        pads = ((p, p), (p, p))
-    elif isinstance(padding, (tuple, list)) and len(padding) == 2 and all(is_int(v) for v in padding):
-        ph, pw = int(padding[0]), int(padding[1])
-        pads = ((ph, ph), (pw, pw))
-    elif (
-        isinstance(padding, (tuple, list))
-        and len(padding) == 2
-        and all(isinstance(v, (tuple, list)) and len(v) == 2 and all(is_int(u) for u in v) for v in padding)
-    ):
-        pads = ((int(padding[0][0]), int(padding[0][1])), (int(padding[1][0]), int(padding[1][1])))
-    else:
-        raise TypeError(
-            f"{where}: padding must be an int, a pair (rows, cols), ((top, bottom), (left, right)), "
-            f"'valid' or 'same'; got {padding!r}"
-        )
-    if min(min(p) for p in pads) < 0:
-        raise ValueError(f"{where}: padding must be >= 0; got {padding!r}")
-    return pads
-
-
-def _check_pad_mode(mode: Any, where: str) -> str:
-    if mode not in _PAD_MODES:
-        raise ValueError(f"{where}: pad mode must be 'zeros' or 'edge'; got {mode!r}")
-    return mode
+    (before, after), _ = V.resolve_padding(padding, (n_, 1), (k_, 1), (s_, 1), where)
+    return V.output_length(n_, k_, s_, before + after, where)
 
 
 def pad2d(x: Any, padding: Any, mode: PadMode = "zeros") -> np.ndarray:
@@ -189,56 +134,10 @@ def pad2d(x: Any, padding: Any, mode: PadMode = "zeros") -> np.ndarray:
     x = as_float_array(x, "x", where)
     if x.ndim < 2:
         raise ValueError(f"{where}: expected x with at least 2 dimensions (..., H, W); got shape {x.shape}")
-    mode = _check_pad_mode(mode, where)
-    pads = _explicit_pads(padding, where)
+    mode = V.pad_mode(mode, where)
+    pads = V.explicit_pads(padding, where)
     widths = [(0, 0)] * (x.ndim - 2) + [pads[0], pads[1]]
     return np.pad(x, widths, mode="constant" if mode == "zeros" else "edge")
-
-
-def _pad_last2(x: np.ndarray, pads: Pads, mode: str, fill: float = 0.0) -> np.ndarray:
-    """Fast padding of the last two axes into a fresh contiguous array."""
-    (t, b), (l, r) = pads
-    if t == b == l == r == 0:
-        return x
-    *lead, H, W = x.shape
-    xp = np.empty((*lead, H + t + b, W + l + r), dtype=x.dtype)
-    xp[..., t : t + H, l : l + W] = x
-    if mode == "edge":
-        if l:
-            xp[..., t : t + H, :l] = xp[..., t : t + H, l : l + 1]
-        if r:
-            xp[..., t : t + H, l + W :] = xp[..., t : t + H, l + W - 1 : l + W]
-        if t:
-            xp[..., :t, :] = xp[..., t : t + 1, :]
-        if b:
-            xp[..., t + H :, :] = xp[..., t + H - 1 : t + H, :]
-    else:
-        xp[..., :t, :] = fill
-        xp[..., t + H :, :] = fill
-        xp[..., t : t + H, :l] = fill
-        xp[..., t : t + H, l + W :] = fill
-    return xp
-
-
-def _unpad_last2(dxp: np.ndarray, pads: Pads, mode: str) -> np.ndarray:
-    """Backward of :func:`_pad_last2`: drop the border, or fold it back onto the edge for "edge"."""
-    (t, b), (l, r) = pads
-    H = dxp.shape[-2] - t - b
-    W = dxp.shape[-1] - l - r
-    if mode != "edge":
-        return dxp[..., t : t + H, l : l + W]
-    # Every padded value is a copy of an edge value, so its gradient flows back to that edge.
-    g = dxp[..., :, l : l + W].copy()
-    if l:
-        g[..., :, 0] += dxp[..., :, :l].sum(axis=-1)
-    if r:
-        g[..., :, -1] += dxp[..., :, l + W :].sum(axis=-1)
-    h = g[..., t : t + H, :].copy()
-    if t:
-        h[..., 0, :] += g[..., :t, :].sum(axis=-2)
-    if b:
-        h[..., -1, :] += g[..., t + H :, :].sum(axis=-2)
-    return h
 
 
 # --------------------------------------------------------------------------
@@ -278,21 +177,13 @@ def _prepare_conv(x: Any, w: Any, b: Any, stride: Any, padding: Any, pad_mode: A
             b = b.reshape(1)
         if b.shape != (w.shape[0],):
             raise ValueError(f"{where}: expected bias b of shape ({w.shape[0]},), one per output channel; got {b.shape}")
-        check_finite(b, "b", where)
-    check_finite(x, "x", where)
-    check_finite(w, "w", where)
+        V.check_finite(b, "b", where)
+    V.check_finite(x, "x", where)
+    V.check_finite(w, "w", where)
     stride = pair(stride, "stride", where)
-    pads = _conv_pads(padding, (x.shape[2], x.shape[3]), (w.shape[2], w.shape[3]), stride, where)
-    pad_mode = _check_pad_mode(pad_mode, where)
+    pads = V.conv_pads(padding, (x.shape[2], x.shape[3]), (w.shape[2], w.shape[3]), stride, where)
+    pad_mode = V.pad_mode(pad_mode, where)
     return x, w, b, stride, pads, pad_mode, squeeze
-
-
-def _conv_pads(padding: Padding, size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int], where: str) -> Pads:
-    """Resolve the padding and check that the kernel fits the padded input along rows and columns."""
-    pads = _resolve_padding(padding, size, kernel, stride, where)
-    for axis, n, k, s, (p0, p1) in zip(("rows", "cols"), size, kernel, stride, pads):
-        _out_len(n, k, s, p0 + p1, where, f" ({axis})")
-    return pads
 
 
 def _squeeze_back(y: np.ndarray, squeeze: str | None) -> np.ndarray:
@@ -301,171 +192,6 @@ def _squeeze_back(y: np.ndarray, squeeze: str | None) -> np.ndarray:
     if squeeze == "3d":
         return y[0]
     return y
-
-
-def _conv_forward_fast(
-    x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: tuple[int, int], pads: Pads, pad_mode: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """im2col convolution. Returns the output (N, O, OH, OW) and the columns for the backward pass.
-
-    The input is moved to channel-first layout (C, N, H, W) so that the column
-    matrix (C*kh*kw, N*OH*OW) is one matrix product away from the output.
-    """
-    N, C, H, W = x.shape
-    O, _, kh, kw = w.shape
-    sh, sw = stride
-    if _keeps_size(x.shape, w.shape, stride, pads, pad_mode):
-        OH, OW = H, W
-        cols = _im2col_same(x.transpose(1, 0, 2, 3), kh, kw, pads[0][0], pads[1][0])  # (C*kh*kw, N*H*W)
-    else:
-        xp = _pad_last2(x.transpose(1, 0, 2, 3), pads, pad_mode)  # (C, N, Hp, Wp)
-        Hp, Wp = xp.shape[2], xp.shape[3]
-        OH, OW = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
-        cols = _im2col(xp, kh, kw, sh, sw, OH, OW)  # (C*kh*kw, N*OH*OW)
-    out = w.reshape(O, C * kh * kw) @ cols  # (O, N*OH*OW)
-    if b is not None:
-        out += b.reshape(O, 1)
-    # (O, N*OH*OW) -> (O, N, OH, OW) -> NCHW view (N, O, OH, OW)
-    return out.reshape(O, N, OH, OW).transpose(1, 0, 2, 3), cols
-
-
-def _im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, OH: int, OW: int) -> np.ndarray:
-    """Columns of every kernel-sized window of ``xp`` (C, N, Hp, Wp) -> (C*kh*kw, N*OH*OW)."""
-    C, N = xp.shape[0], xp.shape[1]
-    sC, sN, sH, sW = xp.strides
-    windows = as_strided(
-        xp, shape=(C, kh, kw, N, OH, OW), strides=(sC, sH, sW, sN, sH * sh, sW * sw), writeable=False
-    )  # a view: windows[c, i, j, n, oh, ow] = xp[c, n, oh*sh + i, ow*sw + j]
-    return windows.reshape(C * kh * kw, N * OH * OW)  # the one copy
-
-
-def _col2im(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: int, kw: int, sh: int, sw: int, OH: int, OW: int) -> np.ndarray:
-    """Adjoint of :func:`_im2col`: add each column entry back to the pixel it came from."""
-    C, N, Hp, Wp = shape_cnhw
-    dxp = np.zeros(shape_cnhw, dtype=dcols.dtype)
-    d6 = dcols.reshape(C, kh, kw, N, OH, OW)
-    for i in range(kh):  # kh*kw vectorised adds instead of one np.add.at
-        for j in range(kw):
-            dxp[:, :, i : i + sh * (OH - 1) + 1 : sh, j : j + sw * (OW - 1) + 1 : sw] += d6[:, i, j]
-    return dxp
-
-
-def _keeps_size(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, int], pads: Pads, pad_mode: str) -> bool:
-    """True for a stride-1, zero-padded convolution whose output is as large as its input ("same")."""
-    (t, b), (l, r) = pads
-    return stride == (1, 1) and pad_mode == "zeros" and t + b == w_shape[2] - 1 and l + r == w_shape[3] - 1
-
-
-def _im2col_same(xc: np.ndarray, kh: int, kw: int, t: int, l: int) -> np.ndarray:
-    """:func:`_im2col` for a stride-1 "same" convolution, without building the padded input.
-
-    ``xc`` is the input channel-first, (C, N, H, W), padded by ``t`` rows on top and
-    ``l`` columns on the left (and the rest at the bottom and right). Output pixel
-    p = oh*W + ow reads input pixel p + (i - t)*W + (j - l) for kernel offset (i, j): in
-    the flattened image that is one shifted slice per offset, copied in long runs, plus
-    zeros where the window hangs over the border (including the pixels whose shifted
-    index wrapped round into the neighbouring row).
-    """
-    C, N, H, W = xc.shape
-    HW = H * W
-    xf = xc.reshape(C, N, HW)  # free if channel-first data is contiguous, else one copy
-    cols = np.empty((C, kh, kw, N, HW), dtype=xc.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            off = (i - t) * W + (j - l)
-            lo, hi = max(0, -off), min(HW, HW - off)  # output pixels whose input index is inside the image
-            lo = min(lo, HW)
-            hi = max(hi, lo)  # no overlap at all when the kernel is larger than the image
-            dst = cols[:, i, j]  # (C, N, HW)
-            dst[:, :, lo:hi] = xf[:, :, lo + off : hi + off]
-            dst[:, :, :lo] = 0.0
-            dst[:, :, hi:] = 0.0
-            d4 = dst.reshape(C, N, H, W)  # (C, N, HW) -> (C, N, H, W), a view
-            if j < l:  # columns ow < l - j read left of the image (wrapped into the row above)
-                d4[..., : l - j] = 0.0
-            elif j > l:  # columns ow >= W - (j - l) read right of the image
-                d4[..., W - (j - l) :] = 0.0
-    return cols.reshape(C * kh * kw, N * HW)
-
-
-def _col2im_same(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: int, kw: int, t: int, l: int) -> np.ndarray:
-    """Adjoint of :func:`_im2col_same`: (C*kh*kw, N*H*W) columns -> gradient (C, N, H, W).
-
-    Overwrites ``dcols``: the entries that came from the zero border are cleared, so
-    that one shifted add per kernel offset over the flattened image is exact.
-    """
-    C, N, H, W = shape_cnhw
-    HW = H * W
-    d = dcols.reshape(C, kh, kw, N, H, W)
-    for j in range(kw):  # clear what the border (and the row wrap-round) would receive
-        if j < l:
-            d[:, :, j, :, :, : l - j] = 0.0
-        elif j > l:
-            d[:, :, j, :, :, W - (j - l) :] = 0.0
-    dx = np.zeros((C, N, HW), dtype=dcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            off = (i - t) * W + (j - l)
-            lo, hi = max(0, off), min(HW, HW + off)  # input pixels that received something at this offset
-            if lo >= hi:
-                continue
-            dx[:, :, lo:hi] += d[:, i, j].reshape(C, N, HW)[:, :, lo - off : hi - off]
-    return dx.reshape(C, N, H, W)
-
-
-_INNER_BLOCK = 4096
-
-
-def _matmul_long_inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for a small result over a very long inner axis, e.g. (9, 50176) @ (50176, 16).
-
-    OpenBLAS is several times slower on such shapes than on the same product cut into
-    blocks of a few thousand along the inner axis, whose partial products are then added
-    (measured with NumPy 2.4 / OpenBLAS 0.3.31: 0.87 ms as one product, 0.2 ms in blocks,
-    for the first convolution's weight gradient at batch 64).
-    """
-    k = a.shape[1]
-    if k <= 2 * _INNER_BLOCK:
-        return a @ b
-    out = a[:, :_INNER_BLOCK] @ b[:_INNER_BLOCK]
-    for s in range(_INNER_BLOCK, k, _INNER_BLOCK):
-        out += a[:, s : s + _INNER_BLOCK] @ b[s : s + _INNER_BLOCK]
-    return out
-
-
-def _conv_backward_fast(
-    dy: np.ndarray,
-    cols: np.ndarray,
-    x_shape: tuple[int, ...],
-    w: np.ndarray,
-    stride: tuple[int, int],
-    pads: Pads,
-    pad_mode: str,
-    need_dx: bool = True,
-) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """Gradients (dx, dw, db) from the forward pass's columns; ``dx`` is None unless ``need_dx``.
-
-    A network's first layer has no use for ``dx`` (nothing comes before it), and
-    for it ``dx`` is half the work of the backward pass.
-    """
-    N, C, H, W = x_shape
-    O, _, kh, kw = w.shape
-    sh, sw = stride
-    OH, OW = dy.shape[2], dy.shape[3]
-    (t, b_), (l, r) = pads
-    dy2 = dy.transpose(1, 0, 2, 3).reshape(O, N * OH * OW)  # (N, O, OH, OW) -> (O, N*OH*OW); free if dy is channel-first
-    db = dy2 @ np.ones(dy2.shape[1], dtype=dy2.dtype)  # row sums as one matrix-vector product (BLAS, faster than sum)
-    # Every position where the kernel was applied adds to dw. Computed as (cols @ dy2.T).T:
-    # with both operands' long axis contiguous this is faster than dy2 @ cols.T.
-    dw = _matmul_long_inner(cols, dy2.T).T.reshape(w.shape)  # (C*kh*kw, O) -> (O, C*kh*kw) -> (O, C, kh, kw), a small copy
-    if not need_dx:
-        return None, dw, db
-    dcols = w.reshape(O, C * kh * kw).T @ dy2  # (C*kh*kw, N*OH*OW)
-    if _keeps_size(x_shape, w.shape, stride, pads, pad_mode):
-        return _col2im_same(dcols, (C, N, H, W), kh, kw, t, l).transpose(1, 0, 2, 3), dw, db
-    dxp = _col2im(dcols, (C, N, H + t + b_, W + l + r), kh, kw, sh, sw, OH, OW)
-    dx = _unpad_last2(dxp, pads, pad_mode).transpose(1, 0, 2, 3)  # (C, N, H, W) -> (N, C, H, W)
-    return dx, dw, db
 
 
 def conv2d(
@@ -517,7 +243,7 @@ def conv2d(
     """
     x, w, b, stride, pads, pad_mode, squeeze = _prepare_conv(x, w, b, stride, padding, pad_mode, "conv2d")
     dtype = np.result_type(x, w)
-    y, _ = _conv_forward_fast(x.astype(dtype, copy=False), w.astype(dtype, copy=False), b, stride, pads, pad_mode)
+    y, _ = K.conv2d_forward(x.astype(dtype, copy=False), w.astype(dtype, copy=False), b, stride, pads, pad_mode)
     return _squeeze_back(np.ascontiguousarray(y), squeeze)
 
 
@@ -551,14 +277,6 @@ def conv2d_naive(
     return _squeeze_back(y, squeeze)
 
 
-def _check_dy(dy: Any, expected: tuple[int, ...], where: str) -> np.ndarray:
-    dy = as_float_array(dy, "dy", where)
-    if dy.shape != tuple(expected):
-        raise ValueError(f"{where}: expected upstream gradient dy of shape {tuple(expected)} (the output's shape); got {dy.shape}")
-    check_finite(dy, "dy", where)
-    return dy
-
-
 def conv2d_backward(
     dy: Any,
     x: Any,
@@ -586,9 +304,9 @@ def conv2d_backward(
     x, w, _, stride, pads, pad_mode, squeeze = _prepare_conv(x, w, None, stride, padding, pad_mode, where)
     dtype = np.result_type(x, w)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
-    y, cols = _conv_forward_fast(x, w, None, stride, pads, pad_mode)
-    dy = _check_dy(dy, _squeeze_back(y, squeeze).shape, where).astype(dtype, copy=False).reshape(y.shape)
-    dx, dw, db = _conv_backward_fast(dy, cols, x.shape, w, stride, pads, pad_mode)
+    y, cols = K.conv2d_forward(x, w, None, stride, pads, pad_mode)
+    dy = V.upstream_gradient(dy, _squeeze_back(y, squeeze).shape, where).astype(dtype, copy=False).reshape(y.shape)
+    dx, dw, db = K.conv2d_backward(dy, cols, x.shape, w, stride, pads, pad_mode)
     dx = np.ascontiguousarray(dx)
     if squeeze == "2d":
         return dx[0, 0], dw[0, 0], db
@@ -619,7 +337,7 @@ def conv2d_backward_naive(
     O, _, kh, kw = w.shape
     OH, OW = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
     full = (N, O, OH, OW)
-    dy = _check_dy(dy, _squeeze_back(np.empty(full), squeeze).shape, where).reshape(full)
+    dy = V.upstream_gradient(dy, _squeeze_back(np.empty(full), squeeze).shape, where).reshape(full)
     dtype = np.result_type(x, w, dy)
     dxp = np.zeros(xp.shape, dtype=dtype)
     dw = np.zeros(w.shape, dtype=dtype)
@@ -634,12 +352,33 @@ def conv2d_backward_naive(
                     dw[o] += g * xp[n, :, rows, cols]
                     dxp[n, :, rows, cols] += g * w[o]
                     db[o] += g
-    dx = _unpad_last2(dxp, pads, pad_mode)
+    dx = _pad2d_backward_naive(dxp, pads, pad_mode)
     if squeeze == "2d":
         return dx[0, 0], dw[0, 0], db
     if squeeze == "3d":
         return dx[0], dw, db
     return dx, dw, db
+
+
+def _pad2d_backward_naive(dxp: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], mode: str) -> np.ndarray:
+    """Gradient of :func:`pad2d` for the loop versions: each padded pixel's gradient goes back to where it came from.
+
+    With zero padding the border came from nowhere, so its gradient is dropped;
+    with edge padding every border pixel is a copy of the nearest edge pixel,
+    which collects its gradient.
+    """
+    (t, b), (l, r) = pads
+    H, W = dxp.shape[-2] - t - b, dxp.shape[-1] - l - r
+    dx = np.zeros((*dxp.shape[:-2], H, W), dtype=dxp.dtype)
+    for i in range(dxp.shape[-2]):
+        for j in range(dxp.shape[-1]):
+            row, col = i - t, j - l  # the input pixel this padded pixel shows
+            if mode == "edge":
+                row, col = min(max(row, 0), H - 1), min(max(col, 0), W - 1)
+            elif not (0 <= row < H and 0 <= col < W):
+                continue
+            dx[..., row, col] += dxp[..., i, j]
+    return dx
 
 
 def conv1d(x: Any, w: Any, b: Any = None, stride: int = 1, padding: int | str = 0, pad_mode: PadMode = "zeros") -> np.ndarray:
@@ -678,7 +417,7 @@ def conv1d(x: Any, w: Any, b: Any = None, stride: int = 1, padding: int | str = 
         )
     stride = positive_int(stride, "stride", where)
     if isinstance(padding, str):
-        pad = _resolve_padding(padding, (1, x2.shape[-1]), (1, w2.shape[-1]), (1, stride), where)[1]
+        pad = V.resolve_padding(padding, (1, x2.shape[-1]), (1, w2.shape[-1]), (1, stride), where)[1]
     else:
         pad = (padding, padding)
     y = conv2d(x2, w2, b, stride=(1, stride), padding=((0, 0), pad), pad_mode=pad_mode)
@@ -697,149 +436,14 @@ def _prepare_pool(x: Any, kernel_size: Any, stride: Any, padding: Any, where: st
             f"{where}: expected x of shape (N, C, H, W), (C, H, W) or (H, W); "
             f"got shape {x.shape} ({x.ndim} dimensions)"
         )
-    check_finite(x, "x", where)
-    kernel = pair(kernel_size, "kernel_size", where)
-    stride = kernel if stride is None else pair(stride, "stride", where)
-    pad = _pool_padding(padding, kernel, where)
-    H, W = x.shape[-2], x.shape[-1]
-    OH = _out_len(H, kernel[0], stride[0], 2 * pad[0], where, " (rows)")
-    OW = _out_len(W, kernel[1], stride[1], 2 * pad[1], where, " (cols)")
-    return x, kernel, stride, pad, (OH, OW)
+    V.check_finite(x, "x", where)
+    kernel, stride, pad, out_hw = V.pool_arguments(x.shape, kernel_size, stride, padding, where)
+    return x, kernel, stride, pad, out_hw
 
 
-def _pool_padding(padding: Any, kernel: tuple[int, int], where: str) -> tuple[int, int]:
-    """Pooling padding as (rows, cols), at most half the kernel (as in PyTorch), so no window is all padding."""
-    pad = pair(padding, "padding", where, minimum=0)
-    if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:
-        raise ValueError(
-            f"{where}: padding must be at most half the kernel size (kernel {kernel}, so padding <= "
-            f"{(kernel[0] // 2, kernel[1] // 2)}); got {pad}"
-        )
-    return pad
-
-
-def _window(xp: np.ndarray, i: int, j: int, sh: int, sw: int, OH: int, OW: int) -> np.ndarray:
-    """Entry (i, j) of every pooling window at once: shape (..., OH, OW)."""
-    return xp[..., i : i + sh * (OH - 1) + 1 : sh, j : j + sw * (OW - 1) + 1 : sw]
-
-
-def _max_pool_forward_fast(x, kernel, stride, pad, out_hw):
-    """Max over windows, visiting each of the kh*kw window offsets once.
-
-    Returns the output and the padded input, which the backward pass needs to
-    find the winners again (cheaper than recording them here).
-    """
-    kh, kw = kernel
-    sh, sw = stride
-    OH, OW = out_hw
-    xp = _pad_last2(x, ((pad[0], pad[0]), (pad[1], pad[1])), "zeros", fill=-np.inf)  # padding never wins
-    out = _window(xp, 0, 0, sh, sw, OH, OW).copy()
-    for k in range(1, kh * kw):
-        np.maximum(out, _window(xp, k // kw, k % kw, sh, sw, OH, OW), out=out)
-    return out, xp
-
-
-def _max_pool_backward_fast(dy, xp, out, x_shape, kernel, stride, pad):
-    """Send each window's gradient to its first maximum (row-major order within the window), as PyTorch does."""
-    kh, kw = kernel
-    sh, sw = stride
-    OH, OW = out.shape[-2], out.shape[-1]
-    overlap = sh < kh or sw < kw
-    dxp = np.zeros(xp.shape, dtype=dy.dtype)
-    taken = np.zeros(out.shape, dtype=bool)  # windows whose winner is already found
-    for k in range(kh * kw):
-        win = _window(xp, k // kw, k % kw, sh, sw, OH, OW) == out
-        np.greater(win, taken, out=win)  # win and not taken: ties go to the first maximum only
-        taken |= win
-        target = _window(dxp, k // kw, k % kw, sh, sw, OH, OW)
-        if overlap:
-            target += dy * win  # an input can win several overlapping windows
-        else:
-            np.multiply(dy, win, out=target)
-    return _unpad_last2(dxp, ((pad[0], pad[0]), (pad[1], pad[1])), "zeros")
-
-
-def _tiles(kernel: tuple[int, int], stride: tuple[int, int], pad: tuple[int, int]) -> bool:
-    """True when pooling windows tile the input: stride equal to the kernel and no padding."""
-    return stride == kernel and pad == (0, 0)
-
-
-def _tile_view(a: np.ndarray, kernel: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
-    """View ``a`` (..., H, W) as (..., OH, kh, OW, kw) windows; rows/columns past the last whole window are left out."""
-    (kh, kw), (OH, OW) = kernel, out_hw
-    # Splitting an axis in two never needs a copy, so this is a view of ``a`` (also for
-    # the channel-first memory that Conv2d produces), and writing into it writes into ``a``.
-    return a[..., : OH * kh, : OW * kw].reshape(*a.shape[:-2], OH, kh, OW, kw)
-
-
-def _max_pool_tiles_forward(x: np.ndarray, kernel: tuple[int, int], out_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Max pooling when the windows tile (stride == kernel, no padding).
-
-    Returns the output and, for the backward pass, which entry of each window
-    won (0 .. kh*kw - 1 in row-major order; the first one if several tie). The
-    output keeps the memory order of ``x``.
-    """
-    kh, kw = kernel
-    t = _tile_view(x, kernel, out_hw)  # (..., OH, kh, OW, kw)
-    if kernel == (2, 2):
-        return _max_pool_2x2_tiles(t)
-    out = np.empty_like(t[..., 0, :, 0])  # (..., OH, OW)
-    index = np.uint8 if kh * kw < 256 else np.intp
-    winner = np.zeros(out.shape, dtype=index)
-    np.copyto(out, t[..., 0, :, 0])
-    better = np.empty(out.shape, dtype=bool)
-    candidate = np.empty(out.shape, dtype=index)
-    for k in range(1, kh * kw):
-        v = t[..., k // kw, :, k % kw]  # entry (i, j) of every window
-        np.greater(v, out, out=better)  # strictly greater: on a tie the earlier entry stays the winner
-        # winner = k where better: k is larger than every earlier winner, so a maximum does it
-        # (much faster than np.copyto(winner, k, where=better) or np.where)
-        np.multiply(better, index(k), out=candidate)
-        np.maximum(winner, candidate, out=winner)
-        np.maximum(out, v, out=out)
-    return out, winner
-
-
-def _max_pool_2x2_tiles(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 2x2 case of :func:`_max_pool_tiles_forward` (the usual one), in fewer passes.
-
-    ``t`` is the (..., OH, 2, OW, 2) tile view. Each window ``[[a, b], [c, d]]`` is
-    reduced row by row: the top row's maximum and whether ``b > a``, the bottom
-    row's and whether ``d > c``, then whether the bottom maximum beats the top one.
-    Strict comparisons keep the first maximum in row-major order, as PyTorch does.
-    """
-    a, b, c, d = t[..., 0, :, 0], t[..., 0, :, 1], t[..., 1, :, 0], t[..., 1, :, 1]
-    right_top = np.greater(b, a)
-    out = np.maximum(a, b)  # the top row's maximum, (..., OH, OW) in the memory order of x
-    right_bottom = np.greater(d, c)
-    bottom_max = np.maximum(c, d)
-    bottom = np.greater(bottom_max, out)
-    np.maximum(out, bottom_max, out=out)
-    # column of the winner: right_bottom where the bottom row won, else right_top
-    # (as bool arithmetic, much faster than np.where)
-    np.bitwise_xor(right_top, right_bottom, out=right_bottom)
-    right_bottom &= bottom
-    right_top ^= right_bottom
-    winner = np.left_shift(bottom.view(np.uint8), 1)  # index = 2 * row + column
-    winner |= right_top.view(np.uint8)
-    return out, winner
-
-
-def _max_pool_tiles_backward(dy: np.ndarray, winner: np.ndarray, x: np.ndarray, kernel: tuple[int, int]) -> np.ndarray:
-    """Backward of :func:`_max_pool_tiles_forward`: each window's gradient goes to its winner.
-
-    ``x`` is the forward pass's input; ``dx`` gets its shape and memory order.
-    """
-    kh, kw = kernel
-    OH, OW = winner.shape[-2], winner.shape[-1]
-    whole = x.shape[-2] == OH * kh and x.shape[-1] == OW * kw
-    dx = np.empty_like(x, dtype=dy.dtype) if whole else np.zeros_like(x, dtype=dy.dtype)
-    t = _tile_view(dx, kernel, (OH, OW))  # (..., OH, kh, OW, kw), a view into dx
-    is_k = np.empty(winner.shape, dtype=bool)
-    for k in range(kh * kw):
-        np.equal(winner, k, out=is_k)
-        np.multiply(dy, is_k, out=t[..., k // kw, :, k % kw])  # every entry of every window is written once
-    return dx
+def _pad_with_minus_infinity(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    """Pad the last two axes with -inf, which can never be a window's maximum."""
+    return np.pad(x, [(0, 0)] * (x.ndim - 2) + [(ph, ph), (pw, pw)], constant_values=-np.inf)
 
 
 def max_pool2d(
@@ -871,9 +475,7 @@ def max_pool2d(
            [2., 8.]])
     """
     x, kernel, stride, pad, out_hw = _prepare_pool(x, kernel_size, stride, padding, "max_pool2d")
-    if _tiles(kernel, stride, pad):
-        return _max_pool_tiles_forward(x, kernel, out_hw)[0]
-    return _max_pool_forward_fast(x, kernel, stride, pad, out_hw)[0]
+    return K.max_pool2d_forward(x, kernel, stride, pad, out_hw)[0]
 
 
 def max_pool2d_naive(
@@ -884,7 +486,7 @@ def max_pool2d_naive(
     Same arguments and result as :func:`max_pool2d`.
     """
     x, (kh, kw), (sh, sw), (ph, pw), (OH, OW) = _prepare_pool(x, kernel_size, stride, padding, "max_pool2d_naive")
-    xp = _pad_last2(x, ((ph, ph), (pw, pw)), "zeros", fill=-np.inf)
+    xp = _pad_with_minus_infinity(x, ph, pw)
     y = np.zeros((*x.shape[:-2], OH, OW), dtype=x.dtype)
     for idx in np.ndindex(*x.shape[:-2]):  # every (image, channel)
         for i in range(OH):
@@ -922,12 +524,9 @@ def max_pool2d_backward(
     """
     where = "max_pool2d_backward"
     x, kernel, stride, pad, out_hw = _prepare_pool(x, kernel_size, stride, padding, where)
-    dy = _check_dy(dy, (*x.shape[:-2], *out_hw), where).astype(x.dtype, copy=False)
-    if _tiles(kernel, stride, pad):
-        _, winner = _max_pool_tiles_forward(x, kernel, out_hw)
-        return _max_pool_tiles_backward(dy, winner, x, kernel)
-    out, xp = _max_pool_forward_fast(x, kernel, stride, pad, out_hw)
-    return _max_pool_backward_fast(dy, xp, out, x.shape, kernel, stride, pad)
+    dy = V.upstream_gradient(dy, (*x.shape[:-2], *out_hw), where).astype(x.dtype, copy=False)
+    y, record = K.max_pool2d_forward(x, kernel, stride, pad, out_hw)  # which input won each window
+    return K.max_pool2d_backward(dy, x, y, record, kernel, stride, pad)
 
 
 def max_pool2d_backward_naive(
@@ -943,8 +542,8 @@ def max_pool2d_backward_naive(
     """
     where = "max_pool2d_backward_naive"
     x, (kh, kw), (sh, sw), (ph, pw), (OH, OW) = _prepare_pool(x, kernel_size, stride, padding, where)
-    dy = _check_dy(dy, (*x.shape[:-2], OH, OW), where)
-    xp = _pad_last2(x, ((ph, ph), (pw, pw)), "zeros", fill=-np.inf)
+    dy = V.upstream_gradient(dy, (*x.shape[:-2], OH, OW), where)
+    xp = _pad_with_minus_infinity(x, ph, pw)
     dxp = np.zeros(xp.shape, dtype=np.result_type(x, dy))
     for idx in np.ndindex(*x.shape[:-2]):
         for i in range(OH):
@@ -970,20 +569,7 @@ def avg_pool2d(
            [0.75, 6.5 ]])
     """
     x, kernel, stride, pad, out_hw = _prepare_pool(x, kernel_size, stride, padding, "avg_pool2d")
-    return _avg_pool_forward_fast(x, kernel, stride, pad, out_hw)
-
-
-def _avg_pool_forward_fast(x, kernel, stride, pad, out_hw):
-    """Mean over windows: add up the kh*kw window offsets, then divide."""
-    kh, kw = kernel
-    sh, sw = stride
-    OH, OW = out_hw
-    xp = _pad_last2(x, ((pad[0], pad[0]), (pad[1], pad[1])), "zeros")
-    out = _window(xp, 0, 0, sh, sw, OH, OW).copy()
-    for k in range(1, kh * kw):
-        out += _window(xp, k // kw, k % kw, sh, sw, OH, OW)
-    out *= 1.0 / (kh * kw)
-    return out
+    return K.avg_pool2d_forward(x, kernel, stride, pad, out_hw)
 
 
 def avg_pool2d_backward(
@@ -1009,30 +595,13 @@ def avg_pool2d_backward(
     """
     where = "avg_pool2d_backward"
     x, kernel, stride, pad, out_hw = _prepare_pool(x, kernel_size, stride, padding, where)
-    dy = _check_dy(dy, (*x.shape[:-2], *out_hw), where)
-    return _avg_pool_backward_fast(dy.astype(x.dtype, copy=False), x.shape, kernel, stride, pad)
-
-
-def _avg_pool_backward_fast(dy, x_shape, kernel, stride, pad):
-    kh, kw = kernel
-    sh, sw = stride
-    OH, OW = dy.shape[-2], dy.shape[-1]
-    dxp = np.zeros((*x_shape[:-2], x_shape[-2] + 2 * pad[0], x_shape[-1] + 2 * pad[1]), dtype=dy.dtype)
-    share = dy * (1.0 / (kh * kw))
-    for k in range(kh * kw):
-        _window(dxp, k // kw, k % kw, sh, sw, OH, OW)[...] += share
-    return _unpad_last2(dxp, ((pad[0], pad[0]), (pad[1], pad[1])), "zeros")
+    dy = V.upstream_gradient(dy, (*x.shape[:-2], *out_hw), where)
+    return K.avg_pool2d_backward(dy.astype(x.dtype, copy=False), x.shape, kernel, stride, pad)
 
 
 # --------------------------------------------------------------------------
 # Activations, softmax, flatten
 # --------------------------------------------------------------------------
-
-
-def _elementwise_input(x: Any, where: str) -> np.ndarray:
-    x = as_float_array(x, "x", where)
-    check_finite(x, "x", where)
-    return x
 
 
 def relu(x: Any) -> np.ndarray:
@@ -1049,8 +618,46 @@ def relu(x: Any) -> np.ndarray:
     array([[1., 0.],
            [0., 2.]])
     """
-    x = _elementwise_input(x, "relu")
+    x = finite_float_array(x, "x", "relu")
     return np.maximum(x, 0, dtype=x.dtype)
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> np.ndarray:
+    """Leaky ReLU: ``x`` where ``x > 0``, ``negative_slope * x`` elsewhere, as ``torch.nn.functional.leaky_relu``.
+
+    A small slope for negative inputs keeps a gradient flowing where a ReLU
+    would pass none (a "dead" unit); ``negative_slope=0`` is the ReLU.
+    (Maas, Hannun and Ng, "Rectifier nonlinearities improve neural network
+    acoustic models", ICML 2013.)
+
+    Parameters
+    ----------
+    x : array_like
+        Any shape; applied elementwise.
+    negative_slope : float, default 0.01
+        The slope for ``x <= 0``; PyTorch's default.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shaped like ``x``, same float dtype (integers become float64).
+
+    Raises
+    ------
+    TypeError
+        If ``negative_slope`` is not a finite real number.
+    NonFiniteError
+        If ``x`` holds NaN or infinity.
+
+    Examples
+    --------
+    >>> leaky_relu([[1, -1], [-3, 2]], negative_slope=0.1)
+    array([[ 1. , -0.1],
+           [-0.3,  2. ]])
+    """
+    slope = V.real_number(negative_slope, "negative_slope", "leaky_relu")
+    x = finite_float_array(x, "x", "leaky_relu")
+    return np.where(x > 0, x, x * x.dtype.type(slope))
 
 
 def sigmoid(x: Any) -> np.ndarray:
@@ -1064,7 +671,7 @@ def sigmoid(x: Any) -> np.ndarray:
     x : array_like
         Any shape; applied elementwise.
     """
-    x = _elementwise_input(x, "sigmoid")
+    x = finite_float_array(x, "x", "sigmoid")
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
@@ -1076,7 +683,7 @@ def tanh(x: Any) -> np.ndarray:
     x : array_like
         Any shape; applied elementwise.
     """
-    return np.tanh(_elementwise_input(x, "tanh"))
+    return np.tanh(finite_float_array(x, "x", "tanh"))
 
 
 def softmax(x: Any, axis: int = -1) -> np.ndarray:
@@ -1097,8 +704,8 @@ def softmax(x: Any, axis: int = -1) -> np.ndarray:
     >>> softmax([2.0, 1.0, 0.1]).round(2)
     array([0.66, 0.24, 0.1 ])
     """
-    x = _elementwise_input(x, "softmax")
-    _check_axis(x, axis, "softmax")
+    x = finite_float_array(x, "x", "softmax")
+    axis = V.check_axis(x, axis, "softmax")
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
@@ -1116,15 +723,9 @@ def log_softmax(x: Any, axis: int = -1) -> np.ndarray:
     axis : int, default -1
         The axis that holds the classes.
     """
-    x = _elementwise_input(x, "log_softmax")
-    _check_axis(x, axis, "log_softmax")
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
-def _check_axis(x: np.ndarray, axis: int, where: str) -> None:
-    if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"{where}: axis {axis} is out of range for an input of shape {x.shape}")
+    x = finite_float_array(x, "x", "log_softmax")
+    axis = V.check_axis(x, axis, "log_softmax")
+    return K.log_softmax(x, axis)
 
 
 def flatten(x: Any, start_dim: int = 0) -> np.ndarray:

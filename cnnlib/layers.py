@@ -11,17 +11,22 @@ Two differences from PyTorch: ``backward`` *overwrites* ``grads`` with the
 gradient of the latest batch instead of adding to what was there, and an
 input is converted to the dtype of the layer's parameters (float32 unless
 ``layer.astype(np.float64)`` was called) instead of raising an error.
+
+Each layer's ``forward`` and ``backward`` are the maths; where a computation
+needs a speed trick (im2col, tiled pooling windows, per-channel BLAS sums) it
+calls the private kernel module :mod:`cnnlib._kernels`, and every argument
+check comes from :mod:`cnnlib._validate`.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
 from typing import Any, Iterator
 
 import numpy as np
 
-from . import functional as F
-from ._validate import as_float_array, check_finite, check_ndim, pair, positive_int, real_number
+from . import _kernels as K
+from . import _validate as V
+from ._validate import as_float_array, check_ndim, pair, positive_int, real_number
 
 __all__ = [
     "Layer",
@@ -33,6 +38,7 @@ __all__ = [
     "MaxPool2d",
     "AvgPool2d",
     "ReLU",
+    "LeakyReLU",
     "Sigmoid",
     "Tanh",
     "Flatten",
@@ -41,30 +47,6 @@ __all__ = [
 ]
 
 DEFAULT_DTYPE = np.float32
-
-
-class _FiniteChecks:
-    """Whether layers check their inputs and upstream gradients for NaN and infinity.
-
-    A layer used on its own always checks. Inside a :class:`Sequential` only the
-    first layer checks its input (and the last one its ``dy``): the layers after
-    it receive numbers that cnnlib itself computed from checked ones, which can
-    only stop being finite through overflow, and that shows up in the output,
-    which Sequential checks once. This saves a pass over every activation.
-    """
-
-    enabled = True
-
-
-@contextmanager
-def _unchecked() -> Iterator[None]:
-    """Switch the per-layer finite checks off for the duration of a ``with`` block."""
-    previous = _FiniteChecks.enabled
-    _FiniteChecks.enabled = False
-    try:
-        yield
-    finally:
-        _FiniteChecks.enabled = previous
 
 
 class Parameter:
@@ -117,7 +99,20 @@ class Layer:
     Subclasses implement :meth:`forward` and :meth:`backward`; layers with
     learnable arrays put them in ``self.params`` (and running statistics, which
     are saved but not learned, in ``self.buffers``).
+
+    Attributes
+    ----------
+    needs_input_grad : bool, default True
+        Whether :meth:`backward` must return the gradient with respect to its
+        input. Nothing uses that gradient for a network's first layer (the
+        images are not learned), so :func:`~cnnlib.training.fit` sets this to
+        False on the first layer while it trains. A layer for which that
+        gradient is real work (:class:`Conv2d`) then skips it and returns None;
+        every other layer may ignore the flag. The idea and the name are
+        PyTorch's (``ctx.needs_input_grad`` in ``torch.autograd.Function``).
     """
+
+    needs_input_grad: bool = True
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
@@ -129,21 +124,15 @@ class Layer:
         """Compute the output for input ``x`` (remembering what backward needs)."""
         raise NotImplementedError
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Given dLoss/dy, store parameter gradients in ``grads`` and return dLoss/dx."""
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        """Given dLoss/dy, store parameter gradients in ``grads`` and return dLoss/dx.
+
+        May return None instead of dLoss/dx when ``needs_input_grad`` is False.
+        """
         raise NotImplementedError
 
     def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         return self.forward(x, training=training)
-
-    def _backward_no_input_grad(self, dy: np.ndarray) -> None:
-        """Like :meth:`backward`, for a layer that comes first: only ``grads`` are needed.
-
-        :func:`~cnnlib.training.fit` calls this on the model, since nothing uses
-        the gradient with respect to the images. Layers for which that gradient
-        is real work (Conv2d) skip it; the others just run ``backward``.
-        """
-        self.backward(dy)
 
     # -- helpers shared by all layers ----------------------------------------------
     def parameters(self) -> list[Parameter]:
@@ -195,8 +184,7 @@ class Layer:
         x = as_float_array(x, "x", where)
         if ndims is not None:
             check_ndim(x, ndims, "x", where, layout)
-        if _FiniteChecks.enabled:
-            check_finite(x, "x", where)
+        V.check_finite_layer_input(x, "x", where)
         return x
 
     def _cached(self) -> Any:
@@ -208,11 +196,8 @@ class Layer:
 
     def _grad_input(self, dy: Any, expected_shape: tuple[int, ...]) -> np.ndarray:
         where = f"{type(self).__name__}.backward"
-        dy = as_float_array(dy, "dy", where)
-        if dy.shape != tuple(expected_shape):
-            raise ValueError(f"{where}: expected dy of shape {tuple(expected_shape)} (the output's shape); got {dy.shape}")
-        if _FiniteChecks.enabled:
-            check_finite(dy, "dy", where)
+        dy = V.upstream_gradient(dy, expected_shape, where, check=False)
+        V.check_finite_layer_input(dy, "dy", where)
         return dy
 
     def extra_repr(self) -> str:
@@ -265,13 +250,8 @@ class Conv2d(Layer):
         self.out_channels = positive_int(out_channels, "out_channels", where)
         self.kernel_size = pair(kernel_size, "kernel_size", where)
         self.stride = pair(stride, "stride", where)
-        if isinstance(padding, str):
-            if padding not in ("valid", "same"):
-                raise ValueError(f"{where}: padding must be an int, a pair, 'valid' or 'same'; got {padding!r}")
-        else:
-            F._explicit_pads(padding, where)
-        self.padding = padding
-        self.pad_mode = F._check_pad_mode(pad_mode, where)
+        self.padding = V.padding_spec(padding, where)
+        self.pad_mode = V.pad_mode(pad_mode, where)
         rng = np.random.default_rng(seed)
         fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
         bound = 1.0 / np.sqrt(fan_in)
@@ -287,23 +267,22 @@ class Conv2d(Layer):
                 f"Conv2d.forward: this layer expects {self.in_channels} input channel(s), "
                 f"but x has {x.shape[1]} (x.shape = {x.shape}, NCHW)"
             )
-        pads = F._conv_pads(self.padding, x.shape[2:], self.kernel_size, self.stride, "Conv2d.forward")
+        pads = V.conv_pads(self.padding, x.shape[2:], self.kernel_size, self.stride, "Conv2d.forward")
         x = x.astype(W.dtype, copy=False)
-        y, cols = F._conv_forward_fast(x, W, b, self.stride, pads, self.pad_mode)
+        # y[n, o] = b[o] + sum over c of (x[n, c] cross-correlated with W[o, c]), as one matrix product
+        y, cols = K.conv2d_forward(x, W, b, self.stride, pads, self.pad_mode)
         self._cache = (cols, x.shape, pads)
         self._out_shape = y.shape
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        return self._backward(dy, need_dx=True)
-
-    def _backward_no_input_grad(self, dy: np.ndarray) -> None:
-        self._backward(dy, need_dx=False)
-
-    def _backward(self, dy: np.ndarray, need_dx: bool) -> np.ndarray | None:
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        """dW sums ``dy * window`` over every position the kernel visited, db sums dy, and dx
+        sends ``dy * W`` back to each window's pixels (None when ``needs_input_grad`` is False)."""
         cols, x_shape, pads = self._cached()
         dy = self._grad_input(dy, self._out_shape).astype(self.params["W"].dtype, copy=False)
-        dx, dW, db = F._conv_backward_fast(dy, cols, x_shape, self.params["W"], self.stride, pads, self.pad_mode, need_dx)
+        dx, dW, db = K.conv2d_backward(
+            dy, cols, x_shape, self.params["W"], self.stride, pads, self.pad_mode, need_dx=self.needs_input_grad
+        )
         self.grads = {"W": dW, "b": db}
         return dx
 
@@ -362,47 +341,6 @@ class Linear(Layer):
         return f"in_features={self.in_features}, out_features={self.out_features}"
 
 
-def _channels_in_middle(x: np.ndarray, like: np.ndarray | None = None) -> tuple[np.ndarray, Any]:
-    """View ``x`` (N, C, ...) as a 3-D array (A, C, B) with the channels in the middle, and the way back.
-
-    Batch norm reduces over every axis but the channels. Conv2d's output is
-    stored channel-first, (C, N, H, W) in memory: then the view is
-    (1, C, N*H*W) with each channel one contiguous row, and no copy is made.
-    Otherwise ``x`` is made C-contiguous and viewed as (N, C, H*W). ``back``
-    turns any array of the view's shape into ``x``'s shape and memory order.
-    With ``like``, ``x`` is brought to the (A, C, B) shape of ``like``.
-    """
-    N, C, rest = x.shape[0], x.shape[1], x.shape[2:]
-    channel_first = x.swapaxes(0, 1)  # (C, N, ...)
-    if (like is None and x.ndim > 2 and channel_first.flags.c_contiguous) or (like is not None and like.shape[0] == 1):
-        x3 = np.ascontiguousarray(channel_first).reshape(1, C, -1)  # (C, N, ...) -> (1, C, N*...)
-
-        def back(a: np.ndarray) -> np.ndarray:
-            return a.reshape(C, N, *rest).swapaxes(0, 1)  # (1, C, N*...) -> (N, C, ...) view
-
-        return x3, back
-    shape = x.shape
-    x3 = np.ascontiguousarray(x).reshape(N, C, -1)  # (N, C, ...) -> (N, C, prod(...))
-
-    def back(a: np.ndarray) -> np.ndarray:
-        return a.reshape(shape)
-
-    return x3, back
-
-
-def _channel_sum(a: np.ndarray) -> np.ndarray:
-    """Sum of (A, C, B) over A and B, per channel: matrix-vector products (BLAS) instead of np.sum."""
-    return (a @ np.ones(a.shape[2], dtype=a.dtype)).sum(axis=0)  # (A, C, B) @ (B,) -> (A, C) -> (C,)
-
-
-def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Sum of ``a * b`` (both (A, C, B)) over A and B, per channel, without the product array."""
-    return np.einsum("acb,acb->c", a, b) if _vecdot is None else _vecdot(a, b).sum(axis=0)
-
-
-_vecdot = getattr(np, "vecdot", None)  # NumPy >= 2.0: a dot product per row (BLAS); einsum otherwise
-
-
 class _BatchNorm(Layer):
     """Shared code of BatchNorm1d and BatchNorm2d; statistics are per channel (axis 1)."""
 
@@ -447,7 +385,7 @@ class _BatchNorm(Layer):
             )
         gamma, beta = self.params["gamma"], self.params["beta"]
         x = x.astype(gamma.dtype, copy=False)
-        x3, back = _channels_in_middle(x)  # (A, C, B): the statistics are over A and B
+        x3, back = K.channels_in_middle(x)  # (A, C, B): the statistics are over A and B
         m = x.size // self.num_features  # values per channel
         if training:
             if m < 2:
@@ -455,9 +393,9 @@ class _BatchNorm(Layer):
                     f"{name}.forward: training needs more than 1 value per channel to compute a variance; "
                     f"got x of shape {x.shape}. Use a larger batch, or training=False."
                 )
-            mean = _channel_sum(x3) / m
+            mean = K.channel_sum(x3) / m
             xc = x3 - mean[:, None]  # (A, C, B), centred
-            var = _channel_dot(xc, xc) / m  # biased variance normalises the batch
+            var = K.channel_dot(xc, xc) / m  # biased variance normalises the batch
             mom = self.momentum
             self.buffers["running_mean"] = ((1 - mom) * self.running_mean + mom * mean).astype(gamma.dtype)
             self.buffers["running_var"] = ((1 - mom) * self.running_var + mom * var * (m / (m - 1))).astype(gamma.dtype)
@@ -476,9 +414,9 @@ class _BatchNorm(Layer):
         xc, inv_std, training, back = self._cached()
         gamma = self.params["gamma"]
         dy = self._grad_input(dy, back(xc).shape).astype(gamma.dtype, copy=False)
-        dy3, _ = _channels_in_middle(dy, like=xc)
-        dbeta = _channel_sum(dy3)
-        dgamma = _channel_dot(dy3, xc) * inv_std  # sum(dy * xhat)
+        dy3, _ = K.channels_in_middle(dy, like=xc)
+        dbeta = K.channel_sum(dy3)
+        dgamma = K.channel_dot(dy3, xc) * inv_std  # sum(dy * xhat)
         self.grads = {"gamma": dgamma, "beta": dbeta}
         scale = gamma * inv_std
         if not training:  # running statistics are constants
@@ -544,15 +482,13 @@ class _Pool(Layer):
         name = type(self).__name__
         self.kernel_size = pair(kernel_size, "kernel_size", name)
         self.stride = self.kernel_size if stride is None else pair(stride, "stride", name)
-        self.padding = F._pool_padding(padding, self.kernel_size, name)
+        self.padding = V.pool_padding(padding, self.kernel_size, name)
         self._cache = None
 
     def _prepare(self, x: Any) -> tuple[np.ndarray, tuple[int, int]]:
         x = self._input(x, (4,), "(N, C, H, W)")
-        where = f"{type(self).__name__}.forward"
-        OH = F._out_len(x.shape[2], self.kernel_size[0], self.stride[0], 2 * self.padding[0], where, " (rows)")
-        OW = F._out_len(x.shape[3], self.kernel_size[1], self.stride[1], 2 * self.padding[1], where, " (cols)")
-        return x, (OH, OW)
+        *_, out_hw = V.pool_arguments(x.shape, self.kernel_size, self.stride, self.padding, f"{type(self).__name__}.forward")
+        return x, out_hw
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -574,20 +510,16 @@ class MaxPool2d(_Pool):
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         x, out_hw = self._prepare(x)
-        if F._tiles(self.kernel_size, self.stride, self.padding):  # the common case: remember each window's winner
-            y, winner = F._max_pool_tiles_forward(x, self.kernel_size, out_hw)
-            self._cache = (x, y, winner)
-        else:  # overlapping or padded windows: backward finds the winners again in the padded input
-            y, xp = F._max_pool_forward_fast(x, self.kernel_size, self.stride, self.padding, out_hw)
-            self._cache = (x, y, xp)
+        # y = the largest value of each window; `record` says which input won it
+        y, record = K.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding, out_hw)
+        self._cache = (x, y, record)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        x, y, winner_or_xp = self._cached()
+        x, y, record = self._cached()
         dy = self._grad_input(dy, y.shape).astype(y.dtype, copy=False)
-        if F._tiles(self.kernel_size, self.stride, self.padding):
-            return F._max_pool_tiles_backward(dy, winner_or_xp, x, self.kernel_size)
-        return F._max_pool_backward_fast(dy, winner_or_xp, y, x.shape, self.kernel_size, self.stride, self.padding)
+        # each window's gradient goes to its winner; every other input of the window gets 0
+        return K.max_pool2d_backward(dy, x, y, record, self.kernel_size, self.stride, self.padding)
 
 
 class AvgPool2d(_Pool):
@@ -604,12 +536,13 @@ class AvgPool2d(_Pool):
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         x, out_hw = self._prepare(x)
         self._cache = (x.shape, (*x.shape[:2], *out_hw))
-        return F._avg_pool_forward_fast(x, self.kernel_size, self.stride, self.padding, out_hw)
+        return K.avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding, out_hw)  # mean of each window
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x_shape, out_shape = self._cached()
         dy = self._grad_input(dy, out_shape)
-        return F._avg_pool_backward_fast(dy, x_shape, self.kernel_size, self.stride, self.padding)
+        # each window shares its gradient equally among its kh*kw inputs
+        return K.avg_pool2d_backward(dy, x_shape, self.kernel_size, self.stride, self.padding)
 
 
 class _Activation(Layer):
@@ -624,16 +557,47 @@ class ReLU(_Activation):
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         x = self._prepare(x)
-        mask = x > 0
+        y, mask = K.relu_forward(x)  # y = max(0, x), mask = (x > 0)
         self._cache = mask
-        y = np.multiply(x, mask)  # faster than np.maximum(x, 0), but gives -0.0 for negative x ...
-        y += 0.0  # ... which this turns into +0.0 (-0.0 + 0.0 == +0.0; NaN stays NaN)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         mask = self._cached()
         dy = self._grad_input(dy, mask.shape)
         return dy * mask
+
+
+class LeakyReLU(_Activation):
+    """Leaky ReLU elementwise, as ``torch.nn.LeakyReLU``: ``x`` for ``x > 0``, ``negative_slope * x`` otherwise.
+
+    Its gradient is 1 where x > 0 and ``negative_slope`` elsewhere (also at 0,
+    as in PyTorch), so negative inputs still pass a little gradient back. See
+    :func:`cnnlib.functional.leaky_relu`.
+
+    Parameters
+    ----------
+    negative_slope : float, default 0.01
+        Slope for negative inputs (PyTorch's default).
+    """
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = real_number(negative_slope, "negative_slope", "LeakyReLU")
+        self._cache = None
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        x = self._prepare(x)
+        slope = np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype)  # dy/dx, elementwise
+        self._cache = slope
+        return x * slope
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        slope = self._cached()
+        dy = self._grad_input(dy, slope.shape)
+        return dy * slope
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
 
 
 class Sigmoid(_Activation):
@@ -728,9 +692,29 @@ class Dropout(Layer):
         return f"p={self.p}"
 
 
-def _commutes(layer: Layer, following: Layer) -> bool:
-    """True for a ReLU directly followed by a max-pool, which Sequential runs in the cheaper order."""
-    return type(layer) is ReLU and type(following) is MaxPool2d
+def layers_with_positions(layer: Layer) -> list[tuple[str, Layer]]:
+    """The layers a model is made of, with their positions (``"3"``, or ``"1.0"`` inside a nested Sequential)."""
+    if not isinstance(layer, Sequential):
+        return [("", layer)]
+    out = []
+    for i, inner in enumerate(layer.layers):
+        out.append((str(i), inner))
+        if isinstance(inner, Sequential):
+            out += [(f"{i}.{pos}", leaf) for pos, leaf in layers_with_positions(inner)]
+    return out
+
+
+def check_each_layer_once(model: Layer) -> None:
+    """Raise ValueError if one layer object appears at two positions of ``model`` (see :class:`Sequential`)."""
+    seen: dict[int, str] = {}
+    for pos, layer in layers_with_positions(model):
+        if id(layer) in seen:
+            raise ValueError(
+                f"Sequential: the same {layer!r} object is used at positions {seen[id(layer)]} and {pos}. "
+                f"A cnnlib layer remembers one forward pass for its backward pass, so each position needs "
+                f"a layer of its own: write {type(layer).__name__}(...) once per position instead of reusing one object."
+            )
+        seen[id(layer)] = pos
 
 
 class Sequential(Layer):
@@ -739,17 +723,24 @@ class Sequential(Layer):
     ``params``, ``grads`` and ``buffers`` gather those of the inner layers under
     names ``"<index>.<key>"`` (e.g. ``"0.W"``), the same arrays, not copies.
 
-    One speed-up: a ``ReLU`` directly followed by a ``MaxPool2d`` is run as the
-    pool first, then the ReLU. The results and the gradients are exactly the same
-    (ReLU keeps the order of the values, so a window's largest value stays its
-    largest, and a window with no positive value gives 0 and no gradient either
-    way), but the ReLU then works on the pooled array, a quarter of the size for
-    2x2 pooling.
+    Each layer object may appear only once (also inside nested Sequentials): a
+    cnnlib layer remembers its latest forward pass for its backward pass, so a
+    layer used at two places would compute the first place's gradient from the
+    second place's input. PyTorch allows this (autograd keeps one record per
+    call); here it raises, naming the layer and both places: give each place a
+    layer of its own.
 
     Parameters
     ----------
     *layers : Layer
         The layers, first to last.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not a Layer.
+    ValueError
+        If one layer object appears twice.
 
     Examples
     --------
@@ -764,60 +755,30 @@ class Sequential(Layer):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: argument {i} must be a Layer; got {type(layer).__name__}")
         self.layers = list(layers)
+        check_each_layer_once(self)
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        """Run the layers in order. The first layer checks the input; the output is checked once at the end."""
-        if not self.layers:
-            return x
-        layers, swapped = self.layers, self._swapped
-        x = layers[0].forward(x, training=training)
-        with _unchecked():  # the inner layers get numbers cnnlib computed (see _FiniteChecks)
-            i = 1
-            while i < len(layers):
-                if i in swapped:
-                    # ReLU then max-pool == max-pool then ReLU (ReLU never changes which value is largest),
-                    # and the ReLU then works on the pooled, smaller array. Gradients are the same too.
-                    x = layers[i].forward(layers[i + 1].forward(x, training=training), training=training)
-                    i += 2
-                    continue
-                x = layers[i].forward(x, training=training)
-                i += 1
-        if _FiniteChecks.enabled:
-            check_finite(x, "the output", "Sequential.forward")
+        """Run the layers in order: each one's output is the next one's input."""
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Run the layers' backward passes in reverse order; returns the gradient with respect to the input."""
-        return self._backward(dy, need_input_grad=True)
-
-    def _backward_no_input_grad(self, dy: np.ndarray) -> None:
-        self._backward(dy, need_input_grad=False)
-
-    def _backward(self, dy: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
-        last = len(self.layers) - 1
-        swapped = self._swapped
-        i = last
-        while i >= 0:
-            layer = self.layers[i]
-            # The last layer checks dy; the others get gradients cnnlib computed (see _FiniteChecks).
-            with nullcontext() if i == last else _unchecked():
-                if i - 1 in swapped:  # forward ran layer i (the pool) before layer i-1 (the ReLU)
-                    dy = self.layers[i].backward(self.layers[i - 1].backward(dy))
-                    i -= 2
-                    continue
-                if i == 0 and not need_input_grad:
-                    layer._backward_no_input_grad(dy)
-                    return None
-                dy = layer.backward(dy)
-            i -= 1
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        """Run the layers' backward passes in reverse order; returns the gradient with respect to the input
+        (None if the first layer's ``needs_input_grad`` is False and it skipped that work)."""
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
         return dy
 
     @property
-    def _swapped(self) -> set[int]:
-        """Indices i of the ReLUs that forward runs after the max-pool at i + 1 (never the first layer,
-        which checks the input)."""
-        layers = self.layers
-        return {i for i in range(1, len(layers) - 1) if _commutes(layers[i], layers[i + 1])}
+    def needs_input_grad(self) -> bool:  # type: ignore[override]
+        """The first layer's ``needs_input_grad``: only it computes the gradient with respect to the input."""
+        return self.layers[0].needs_input_grad if self.layers else True
+
+    @needs_input_grad.setter
+    def needs_input_grad(self, value: bool) -> None:
+        if self.layers:
+            self.layers[0].needs_input_grad = value
 
     def _gather(self, attr: str) -> dict[str, np.ndarray]:
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in getattr(layer, attr).items()}

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernels as K
+from . import _validate as V
 from ._validate import as_float_array, check_finite
 
 __all__ = ["CrossEntropyLoss", "one_hot"]
@@ -37,29 +39,11 @@ def one_hot(labels: Any, num_classes: int) -> np.ndarray:
     array([[1., 0., 0.],
            [0., 0., 1.]], dtype=float32)
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"one_hot: num_classes must be a positive integer; got {num_classes!r}")
-    labels = _int_labels(np.asarray(labels), int(num_classes), "one_hot")
+    num_classes = V.positive_int(num_classes, "num_classes", "one_hot")
+    labels = V.class_labels(labels, "one_hot", num_classes=num_classes)
     out = np.zeros((labels.shape[0], num_classes), dtype=np.float32)
     out[np.arange(labels.shape[0]), labels] = 1.0
     return out
-
-
-def _int_labels(labels: np.ndarray, num_classes: int, where: str) -> np.ndarray:
-    if labels.ndim != 1:
-        raise ValueError(f"{where}: expected class labels of shape (N,); got shape {labels.shape}")
-    if labels.dtype.kind not in "iu":
-        raise TypeError(
-            f"{where}: class labels must be integers (got dtype {labels.dtype}); "
-            "pass integer classes of shape (N,) or one-hot rows of shape (N, C)"
-        )
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        bad = labels[(labels < 0) | (labels >= num_classes)]
-        raise ValueError(
-            f"{where}: labels must be integers in [0, {num_classes}) for {num_classes} classes; "
-            f"got {bad.size} out of range (e.g. {int(bad[0])})"
-        )
-    return labels.astype(np.int64, copy=False)
 
 
 class CrossEntropyLoss:
@@ -115,14 +99,12 @@ class CrossEntropyLoss:
             if target.min() < 0 or not np.allclose(target.sum(axis=1), 1.0, atol=1e-4):
                 raise ValueError(f"{where}: one-hot labels must be non-negative rows that sum to 1")
         else:
-            y = _int_labels(y, C, where)
+            y = V.class_labels(y, where, num_classes=C)
             if y.shape[0] != N:
                 raise ValueError(f"{where}: got {N} rows of logits but {y.shape[0]} labels")
             target = np.zeros_like(z)
             target[np.arange(N), y] = 1.0
-        shifted = z - z.max(axis=1, keepdims=True)
-        log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        log_p = shifted - log_sum  # log_softmax, never log(0)
+        log_p = K.log_softmax(z, axis=1)  # log of the softmax probabilities, computed without log(0)
         self._cache = (np.exp(log_p), target)
         return float(-(target * log_p).sum() / N)
 

