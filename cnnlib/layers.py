@@ -783,48 +783,17 @@ class Sequential(Layer):
     def _gather(self, attr: str) -> dict[str, np.ndarray]:
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in getattr(layer, attr).items()}
 
-    @property
-    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        return self._gather("params")
-
-    @params.setter
-    def params(self, value: dict) -> None:  # set by Layer.__init__; a Sequential owns no arrays itself
-        pass
-
-    @property
-    def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        return self._gather("grads")
-
-    @grads.setter
-    def grads(self, value: dict) -> None:
-        pass
-
-    @property
-    def buffers(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        return self._gather("buffers")
-
-    @buffers.setter
-    def buffers(self, value: dict) -> None:
-        pass
+    # A Sequential owns no arrays itself: its params, grads and buffers are those of its layers, gathered
+    # under "<index>.<key>" each time they are read (Layer.__init__'s assignments are ignored).
+    params = property(lambda self: self._gather("params"), lambda self, value: None)  # type: ignore[assignment]
+    grads = property(lambda self: self._gather("grads"), lambda self, value: None)  # type: ignore[assignment]
+    buffers = property(lambda self: self._gather("buffers"), lambda self, value: None)  # type: ignore[assignment]
 
     def parameters(self) -> list[Parameter]:
         return [Parameter(layer, k, f"{i}.{k}") for i, layer in enumerate(self.layers) for k in layer.params]
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.state_dict().items()}
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        own = self.state_dict()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        if missing or unexpected:
-            raise KeyError(
-                f"Sequential.load_state_dict: the saved arrays do not fit this model; "
-                f"missing {missing}, unexpected {unexpected}"
-            )
-        for i, layer in enumerate(self.layers):
-            prefix = f"{i}."
-            layer.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
 
     def astype(self, dtype: Any) -> "Sequential":
         for layer in self.layers:
