@@ -26,6 +26,8 @@ import numpy as np
 
 from . import functional as F
 from . import plots
+from ._validate import class_labels, image_stack, integer, is_int
+from ._validate import pad_mode as _pad_mode
 from .layers import AvgPool2d, BatchNorm1d, Conv2d, Layer, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh
 
 __all__ = [
@@ -98,12 +100,6 @@ def _factor(v: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _int_arg(value: Any, name: str, where: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{where}: {name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
-
-
 def _matrix(a: Any, name: str, where: str) -> np.ndarray:
     """A finite, non-empty 2-D float64 array, or a ValueError saying what was expected."""
     try:
@@ -115,36 +111,6 @@ def _matrix(a: Any, name: str, where: str) -> np.ndarray:
     if not np.isfinite(m).all():
         raise ValueError(f"{where}: {name} must hold finite numbers (no NaN or infinity)")
     return m
-
-
-def _image_stack(images: Any, where: str) -> np.ndarray:
-    """Images as float64 ``(N, H, W)`` from ``(N, H, W)``, ``(N, 1, H, W)`` or one ``(H, W)``."""
-    try:
-        a = np.asarray(images, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: images must be an array of numbers; got {type(images).__name__}") from exc
-    if a.ndim == 4 and a.shape[1] == 1:
-        a = a[:, 0]  # (N, 1, H, W) -> (N, H, W)
-    elif a.ndim == 2:
-        a = a[None]  # (H, W) -> (1, H, W)
-    if a.ndim != 3 or min(a.shape) == 0:
-        raise ValueError(
-            f"{where}: expected images of shape (N, H, W) or (N, 1, H, W) (one channel), got shape {np.shape(images)}"
-        )
-    if not np.isfinite(a).all():
-        raise ValueError(f"{where}: images must hold finite numbers (no NaN or infinity)")
-    return a
-
-
-def _labels(labels: Any, n: int, where: str) -> np.ndarray | None:
-    if labels is None:
-        return None
-    lab = np.asarray(labels)
-    if lab.ndim != 1 or len(lab) != n:
-        raise ValueError(f"{where}: expected {n} labels, one per image, as a 1-D array; got shape {lab.shape}")
-    if lab.dtype.kind not in "iu":
-        raise ValueError(f"{where}: labels must be integers (class numbers); got dtype {lab.dtype}")
-    return lab
 
 
 def parse_kernel(text: str) -> np.ndarray:
@@ -246,8 +212,7 @@ def output_size_formula(n: int, kernel_size: int, stride: int = 1, padding: int 
 
 def _check_position(row: Any, col: Any, out_shape: tuple[int, int], where: str) -> tuple[int, int]:
     oh, ow = out_shape
-    ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (row, col))
-    if not ok or not (0 <= row < oh and 0 <= col < ow):
+    if not (is_int(row) and is_int(col)) or not (0 <= row < oh and 0 <= col < ow):
         raise ValueError(
             f"{where}: the output position (row {row}, col {col}) is outside the {oh}x{ow} output; "
             f"row must be in 0..{oh - 1} and col in 0..{ow - 1}"
@@ -360,10 +325,9 @@ def convolution_view(
     where = "convolution_view"
     x = _matrix(image, "image", where)
     w = _matrix(kernel, "kernel", where)
-    stride = _int_arg(stride, "stride", where, 1)
-    padding = _int_arg(padding, "padding", where, 0)
-    if pad_mode not in ("zeros", "edge"):
-        raise ValueError(f"{where}: pad mode must be 'zeros' or 'edge'; got {pad_mode!r}")
+    stride = integer(stride, "stride", where, 1)
+    padding = integer(padding, "padding", where, 0)
+    pad_mode = _pad_mode(pad_mode, where)
     (h, wd), (kh, kw) = x.shape, w.shape
     hp, wp = h + 2 * padding, wd + 2 * padding
     if kh > hp or kw > wp:
@@ -487,8 +451,8 @@ def pooling_view(
     pool = {"avg": "average"}.get(pool, pool)
     if pool not in ("max", "average"):
         raise ValueError(f"{where}: pool must be 'max' or 'average'; got {pool!r}")
-    window = _int_arg(window, "window", where, 1)
-    stride = window if stride is None else _int_arg(stride, "stride", where, 1)
+    window = integer(window, "window", where, 1)
+    stride = window if stride is None else integer(stride, "stride", where, 1)
     h, w = x.shape
     if window > min(h, w):
         raise ValueError(f"the window ({window}x{window}) is larger than the image ({h}x{w}): choose a smaller window")
@@ -615,7 +579,7 @@ def activation_view(
     lo, hi = (float(v) for v in x_range)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(f"the x range must go from a smaller to a larger number; got ({lo:g}, {hi:g})")
-    num = _int_arg(num, "num", where, 2)
+    num = integer(num, "num", where, 2)
     x = float(x)
     if not np.isfinite(x):
         raise ValueError(f"{where}: x must be a finite number; got {x!r}")
@@ -650,7 +614,7 @@ def synthetic_batch(
         float64 of shape ``(n, channels)``, the layout of :class:`cnnlib.BatchNorm1d`.
     """
     where = "synthetic_batch"
-    n = _int_arg(n, "n", where, 2)
+    n = integer(n, "n", where, 2)
     mu = np.asarray(means, dtype=np.float64)
     sd = np.asarray(stds, dtype=np.float64)
     if mu.ndim != 1 or mu.shape != sd.shape or mu.size == 0:
@@ -746,7 +710,7 @@ def batchnorm_view(
         raise ValueError(f"{where}: the batch needs at least 2 values per channel; got shape {x.shape}")
     gamma = float(gamma)
     beta = float(beta)
-    steps = _int_arg(steps, "steps", where, 0)
+    steps = integer(steps, "steps", where, 0)
     bn = BatchNorm1d(x.shape[1], eps=eps, momentum=momentum).astype(np.float64)
     for _ in range(steps):
         bn.forward(x, training=True)
@@ -1122,14 +1086,14 @@ class ConvolutionExplorer(_Explorer):
                 raise ValueError(f"{where}: labels need images; pass both or neither")
             choices = _mnist_digits()
         else:
-            stack = _image_stack(images, where)
-            choices = _named_images(stack, _labels(labels, len(stack), where))
+            stack = image_stack(images, where)
+            choices = _named_images(stack, None if labels is None else class_labels(labels, where, n=len(stack)))
         self._choices = choices + _test_images()
         if kernel not in KERNELS:
             raise ValueError(f"{where}: kernel must be one of {list(KERNELS)}; got {kernel!r}")
         if pad_mode not in ("zeros", "edge"):
             raise ValueError(f"{where}: pad_mode must be 'zeros' or 'edge'; got {pad_mode!r}")
-        image = _int_arg(image, "image", where, 0)
+        image = integer(image, "image", where, 0)
         if image >= len(self._choices):
             raise ValueError(f"{where}: image must be an index below {len(self._choices)}; got {image}")
         super().__init__()
@@ -1145,8 +1109,8 @@ class ConvolutionExplorer(_Explorer):
             style=_STYLE,
             layout=ipywidgets.Layout(width="360px"),
         )
-        self.stride = _int_slider("stride", _int_arg(stride, "stride", where, 1), 1, 4)
-        self.padding = _int_slider("padding", _int_arg(padding, "padding", where, 0), 0, 3)
+        self.stride = _int_slider("stride", integer(stride, "stride", where, 1), 1, 4)
+        self.padding = _int_slider("padding", integer(padding, "padding", where, 0), 0, 3)
         self.pad_mode = ipywidgets.Dropdown(options=["zeros", "edge"], value=pad_mode, description="pad mode", style=_STYLE)
         self.out_row = _int_slider("out row", 0, 0, 0)
         self.out_col = _int_slider("out col", 0, 0, 0)
@@ -1356,9 +1320,9 @@ class PoolingExplorer(_Explorer):
         if images is None:
             self._choices = [*_pooling_images(), (_MNIST_CHOICE, None)]  # None: load MNIST when chosen
         else:
-            stack = _image_stack(images, where)
+            stack = image_stack(images, where)
             self._choices = [*_named_images(stack, None), *_pooling_images()]
-        image = _int_arg(image, "image", where, 0)
+        image = integer(image, "image", where, 0)
         if image >= len(self._choices):
             raise ValueError(f"{where}: image must be an index below {len(self._choices)}; got {image}")
         if pool not in ("max", "average"):
@@ -1368,8 +1332,8 @@ class PoolingExplorer(_Explorer):
             options=[(name, i) for i, (name, _) in enumerate(self._choices)], value=image, description="image", style=_STYLE
         )
         self.pool = ipywidgets.Dropdown(options=["max", "average"], value=pool, description="pool", style=_STYLE)
-        self.window = _int_slider("window", _int_arg(window, "window", where, 1), 1, 4)
-        self.stride = _int_slider("stride", _int_arg(stride, "stride", where, 1), 1, 4)
+        self.window = _int_slider("window", integer(window, "window", where, 1), 1, 4)
+        self.stride = _int_slider("stride", integer(stride, "stride", where, 1), 1, 4)
         self.out_row = _int_slider("out row", 0, 0, 0)
         self.out_col = _int_slider("out col", 0, 0, 0)
         controls = [self.input, self.pool, self.window, self.stride, self.out_row, self.out_col]
@@ -1817,9 +1781,9 @@ class ModelExplorer(_Explorer):
         a = np.asarray(images)
         if not (a.ndim == 3 or (a.ndim == 4 and a.shape[1] == 1)) or a.shape[0] == 0:
             raise ValueError(f"{where}: expected images of shape (N, 1, H, W) or (N, H, W) with N >= 1; got shape {a.shape}")
-        self._images = _image_stack(a, where)
-        self._labels = _labels(labels, len(self._images), where)
-        self._max_maps = _int_arg(max_maps, "max_maps", where, 1)
+        self._images = image_stack(a, where)
+        self._labels = None if labels is None else class_labels(labels, where, n=len(self._images))
+        self._max_maps = integer(max_maps, "max_maps", where, 1)
         self._model = model
         first = model_view(model, self._images[0])  # fails here, with a clear message, if the model does not fit the images
         self._n_stages = len(first.stages)
@@ -1935,7 +1899,7 @@ class LearningCurveMonitor(ipywidgets.VBox):
     """
 
     def __init__(self, epochs: int, title: str | None = None) -> None:
-        self.epochs = _int_arg(epochs, "epochs", "LearningCurveMonitor", 1)
+        self.epochs = integer(epochs, "epochs", "LearningCurveMonitor", 1)
         self.title = title
         super().__init__()
         self.image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(max_width="100%", height="auto"))

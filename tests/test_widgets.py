@@ -183,7 +183,7 @@ def test_convolution_view_rejects_impossible_settings_with_clear_messages():
         widgets.convolution_view(FU_SMALL, FU_TWOS, pad_mode="reflect")
     with pytest.raises(ValueError, match="2-D"):
         widgets.convolution_view(np.zeros((1, 3, 3)), FU_TWOS)
-    with pytest.raises(ValueError, match="stride must be an integer >= 1"):
+    with pytest.raises(ValueError, match="stride must be a positive integer"):
         widgets.convolution_view(FU_IMG4, FU_TWOS, stride=0)
 
 
