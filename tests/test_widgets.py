@@ -665,9 +665,49 @@ def test_reprs_are_short_and_deterministic(no_mnist):
     assert len(repr(ex)) <= 100 and "custom 3x40" in repr(ex)
 
 
-def test_import_cnnlib_does_not_import_ipywidgets():
-    code = "import sys, cnnlib; assert 'ipywidgets' not in sys.modules; w = cnnlib.widgets; assert 'ipywidgets' in sys.modules"
+def test_ipywidgets_is_imported_only_with_the_first_explorer():
+    code = (
+        "import sys, cnnlib; assert 'ipywidgets' not in sys.modules; w = cnnlib.widgets; "
+        "w.convolution_view([[1.0]], [[2.0]]); assert 'ipywidgets' not in sys.modules; "
+        "w.convolution_explorer; assert 'ipywidgets' in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+NO_IPYWIDGETS = """
+import sys
+sys.modules["ipywidgets"] = None  # as if it were not installed: import ipywidgets raises ImportError
+import numpy as np
+import cnnlib.widgets as w
+from cnnlib import mnist_cnn
+
+assert w.convolution_view(np.eye(4), w.parse_kernel(w.KERNELS["sharpen"]), padding=1).output.shape == (4, 4)
+assert w.pooling_view(np.eye(4), "max", 2).output.shape == (2, 2)
+assert w.activation_view(["tanh"]).functions == ("tanh",)
+assert w.batchnorm_view(w.synthetic_batch(seed=0), training=False, steps=2).steps == 2
+assert len(w.model_view(mnist_cnn(seed=0), np.zeros((28, 28))).stages) == 6
+assert w.output_size_formula(5, 3).endswith("= 3")
+assert isinstance(w.LearningCurveView(1, 2, (0.5,), (0.9,), (), ()), w.LearningCurveView)
+assert {"convolution_explorer", "LearningCurveMonitor"} <= set(dir(w))
+for name in ("convolution_explorer", "PoolingExplorer", "activation_explorer", "batchnorm_explorer",
+             "model_explorer", "LearningCurveMonitor"):
+    try:
+        getattr(w, name)
+    except ImportError as exc:
+        assert "pip install ipywidgets" in str(exc) and "make lab" in str(exc), exc
+    else:
+        raise AssertionError(name + " was made without ipywidgets")
+try:
+    from cnnlib.widgets import pooling_explorer
+except ImportError as exc:
+    assert "pip install ipywidgets" in str(exc), exc
+else:
+    raise AssertionError("pooling_explorer imported without ipywidgets")
+"""
+
+
+def test_views_work_without_ipywidgets_and_explorers_say_how_to_install_it():
+    subprocess.run([sys.executable, "-c", NO_IPYWIDGETS], check=True)
 
 
 @pytest.mark.slow

@@ -12,6 +12,11 @@ read-only records (``convolution_view``, ``pooling_view``, ``activation_view``,
 tests check. ``LearningCurveMonitor`` redraws the learning curves after each
 epoch of :func:`cnnlib.fit`.
 
+Only the explorers and the monitor need ipywidgets: ``import cnnlib.widgets`` and
+the ``*_view`` functions work without it, and the explorers are imported on first
+use (``widgets.convolution_explorer``), with an ImportError that says how to
+install ipywidgets if it is missing.
+
 Every public name is imported from here (``cnnlib.widgets.convolution_view``);
 the modules behind them are
 
@@ -26,16 +31,9 @@ the modules behind them are
 
 from __future__ import annotations
 
-from .explorers import ConvolutionExplorer, PoolingExplorer, convolution_explorer, pooling_explorer
-from .monitor import LearningCurveMonitor
-from .network_explorers import (
-    ActivationExplorer,
-    BatchNormExplorer,
-    ModelExplorer,
-    activation_explorer,
-    batchnorm_explorer,
-    model_explorer,
-)
+import importlib
+from typing import Any
+
 from .network_views import (
     ActivationView,
     BatchNormView,
@@ -77,3 +75,50 @@ __all__ = [
     "LearningCurveMonitor",
 ]
 
+# The names that need ipywidgets, and the module that defines each; imported on first use.
+_NEEDS_IPYWIDGETS = {
+    "ConvolutionExplorer": "explorers",
+    "convolution_explorer": "explorers",
+    "PoolingExplorer": "explorers",
+    "pooling_explorer": "explorers",
+    "ActivationExplorer": "network_explorers",
+    "activation_explorer": "network_explorers",
+    "BatchNormExplorer": "network_explorers",
+    "batchnorm_explorer": "network_explorers",
+    "ModelExplorer": "network_explorers",
+    "model_explorer": "network_explorers",
+    "LearningCurveMonitor": "monitor",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import an explorer (and with it ipywidgets) the first time it is asked for.
+
+    Parameters
+    ----------
+    name : str
+        The attribute asked for, e.g. ``"convolution_explorer"``.
+
+    Returns
+    -------
+    Any
+        The explorer class or function.
+
+    Raises
+    ------
+    ImportError
+        If ipywidgets cannot be imported; the message says how to install it.
+    AttributeError
+        For any other unknown name.
+    """
+    module = _NEEDS_IPYWIDGETS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # the next look-up finds it directly
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, including the explorers not imported yet."""
+    return sorted(set(globals()) | set(_NEEDS_IPYWIDGETS))

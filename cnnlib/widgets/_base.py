@@ -3,14 +3,23 @@
 An explorer is an ``ipywidgets.VBox``: rows of controls, a picture (``image``)
 and text (``info``). :class:`_Explorer` wires the controls to ``_refresh`` and
 turns a ValueError from an invalid setting into a message under the picture.
-This is the first module of the package that needs ipywidgets.
+This is the one module that imports ipywidgets (the explorers and the monitor
+import it from here): without ipywidgets it raises an ImportError that says how
+to install it, while the views of the package keep working.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-import ipywidgets
+try:
+    import ipywidgets
+except ImportError as exc:  # the views work without ipywidgets; the explorers cannot
+    raise ImportError(
+        f"cnnlib's interactive explorers need ipywidgets, which cannot be imported ({exc}). "
+        "Install it with `pip install ipywidgets`, or use the course's environment: "
+        "`make lab` or `make test` installs it."
+    ) from exc
 
 from ._format import _error_html
 

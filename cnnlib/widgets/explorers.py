@@ -10,12 +10,11 @@ from __future__ import annotations
 import html
 from typing import Any
 
-import ipywidgets
 import numpy as np
 
 from .. import functional as F
 from .._validate import class_labels, image_stack, integer
-from ._base import _STYLE, _Explorer, _int_slider, _row, _set_max
+from ._base import _STYLE, _Explorer, _int_slider, _row, _set_max, ipywidgets  # ipywidgets through _base: see there
 from ._format import _DOT, _MINUS, _factor, _html, _num, _shape, _short
 from .drawing import _figure, _matrix_panel, _outline, _png, _shade
 from .samples import _MNIST_CHOICE, _mnist_digits, _mnist_test_digit, _named_images, _pooling_images, _test_images

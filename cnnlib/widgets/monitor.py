@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-import ipywidgets
 import numpy as np
 
 from .. import plots
 from .._validate import integer
+from ._base import ipywidgets  # through _base, which says how to install it when it is missing
 from ._format import _error_html, _html, _short
 from .drawing import _figure, _png
 from .network_views import LearningCurveView

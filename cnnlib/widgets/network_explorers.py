@@ -11,13 +11,12 @@ from __future__ import annotations
 import html
 from typing import Any
 
-import ipywidgets
 import numpy as np
 
 from .. import plots
 from .._validate import class_labels, image_stack, integer
 from ..layers import Sequential
-from ._base import _STYLE, _Explorer, _int_slider, _row
+from ._base import _STYLE, _Explorer, _int_slider, _row, ipywidgets  # ipywidgets through _base: see there
 from ._format import _DOT, _MINUS, _fixed, _html, _short
 from .drawing import _figure, _png
 from .network_views import _ACTIVATIONS, ActivationView, BatchNormView, ModelView, activation_view, batchnorm_view, model_view, synthetic_batch
