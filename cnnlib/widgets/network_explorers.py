@@ -31,9 +31,6 @@ __all__ = [
 ]
 
 
-_COLORS = {"sigmoid": "tab:blue", "tanh": "tab:orange", "relu": "tab:green"}
-
-
 class ActivationExplorer(_Explorer):
     """Sigmoid, tanh and ReLU with their derivatives over an adjustable range, and their values at a probe point.
 
@@ -72,7 +69,7 @@ class ActivationExplorer(_Explorer):
             raise ValueError(f"activation_explorer: x must lie in x_range {x_range!r}; got {x!r}")
         super().__init__()
         self.functions = ipywidgets.SelectMultiple(
-            options=[(_ACTIVATIONS[k][0], k) for k in _ACTIVATIONS],
+            options=[(a.label, k) for k, a in _ACTIVATIONS.items()],
             value=tuple(_ACTIVATIONS),
             rows=3,
             description="functions",
@@ -98,7 +95,7 @@ class ActivationExplorer(_Explorer):
         lines = [f"at x = {v.x:.4f}:"]
         for k in v.functions:
             f, d = v.at_x[k]
-            name = _ACTIVATIONS[k][0]
+            name = _ACTIVATIONS[k].label
             lines.append(f"{name}: f(x) = {f:.4f}, f'(x) = {d:.4f}")
         self.info.value = _html([html.escape(line, quote=False) for line in lines])
         self.image.value = self._draw(v)
@@ -108,7 +105,7 @@ class ActivationExplorer(_Explorer):
         fig = _figure(11.0, 4.0)
         a1, a2 = fig.subplots(1, 2)
         for k in v.functions:
-            name, color = _ACTIVATIONS[k][0], _COLORS[k]
+            name, color = _ACTIVATIONS[k].label, _ACTIVATIONS[k].color
             f, d = v.at_x[k]
             a1.plot(v.xs, v.values[k], color=color, label=name)
             a1.plot([v.x], [f], "o", color=color)
@@ -127,7 +124,7 @@ class ActivationExplorer(_Explorer):
         return _png(fig)
 
     def __repr__(self) -> str:
-        names = [_ACTIVATIONS[k][0] for k in self.functions.value]
+        names = [_ACTIVATIONS[k].label for k in self.functions.value]
         lo, hi = self.x_range.value
         return _short(f"ActivationExplorer(functions={names}, x_range=({lo:g}, {hi:g}), x={round(self.x.value, 4):g})")
 
@@ -319,7 +316,7 @@ class ModelExplorer(_Explorer):
     digit : ipywidgets.IntSlider
         "digit": which image (0 .. N-1).
     image : ipywidgets.Image
-        The input and the probabilities, then one row of feature maps per convolution, activation and pooling layer.
+        The input and the probabilities, then one row of feature maps per stage (see :class:`ModelView`).
     info : ipywidgets.HTML
         The predicted class and its probability, the true label and whether the prediction is right.
     view : ModelView or None
@@ -397,9 +394,11 @@ class ModelExplorer(_Explorer):
 def model_explorer(model: Sequential, images: Any, labels: Any = None, max_maps: int = 8) -> ModelExplorer:
     """Look inside a network: choose an image, see every stage's feature maps and the predicted probabilities.
 
-    The model runs in inference mode on a batch of one image. Each
-    convolution, activation and pooling layer gives one row of feature maps
+    The model runs in inference mode on a batch of one image. Each stage, that
+    is each convolution, pooling and activation layer (any layer that changes the
+    feature maps' pictures, see :class:`ModelView`), gives one row of feature maps
     (each map on its own colour scale, see :func:`cnnlib.plots.show_feature_maps`).
+    Batch norm and dropout, which would repeat the row before, give none.
 
     Parameters
     ----------

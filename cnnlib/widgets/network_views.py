@@ -12,13 +12,13 @@ matplotlib.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
 from .. import functional as F
 from .._validate import integer
-from ..layers import AvgPool2d, BatchNorm1d, Conv2d, Layer, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh
+from ..layers import BatchNorm1d, Layer, ReLU, Sequential, Sigmoid, Tanh
 from .views import _matrix
 
 __all__ = [
@@ -33,10 +33,21 @@ __all__ = [
 ]
 
 
-_ACTIVATIONS: dict[str, tuple[str, Callable[[Any], np.ndarray], type[Layer]]] = {
-    "sigmoid": ("sigmoid", F.sigmoid, Sigmoid),
-    "tanh": ("tanh", F.tanh, Tanh),
-    "relu": ("ReLU", F.relu, ReLU),
+class _Activation(NamedTuple):
+    """One function the activation explorer offers."""
+
+    label: str  # as the explorer writes it
+    function: Callable[[Any], np.ndarray]  # the values, from cnnlib.functional
+    layer: type[Layer]  # the derivative, from this layer's backward pass
+    color: str  # its colour in the explorer's picture
+
+
+#: The activation explorer's functions, in the order it lists them: what lecture 04 compares, chosen, not
+#: derived from cnnlib.layers (a new activation layer changes no notebook by appearing here unasked).
+_ACTIVATIONS: dict[str, _Activation] = {
+    "sigmoid": _Activation("sigmoid", F.sigmoid, Sigmoid, "tab:blue"),
+    "tanh": _Activation("tanh", F.tanh, Tanh, "tab:orange"),
+    "relu": _Activation("ReLU", F.relu, ReLU, "tab:green"),
 }
 
 
@@ -49,7 +60,7 @@ def _activation_key(name: Any, where: str) -> str:
 
 def _derivative(key: str, x: np.ndarray) -> np.ndarray:
     """f'(x) from the layer's backward pass with an upstream gradient of ones."""
-    layer = _ACTIVATIONS[key][2]()
+    layer = _ACTIVATIONS[key].layer()
     y = layer.forward(x)
     return layer.backward(np.ones_like(y))
 
@@ -130,10 +141,10 @@ def activation_view(
     if not np.isfinite(x):
         raise ValueError(f"{where}: x must be a finite number; got {x!r}")
     xs = np.linspace(lo, hi, num)
-    values = {k: _ACTIVATIONS[k][1](xs) for k in keys}
+    values = {k: _ACTIVATIONS[k].function(xs) for k in keys}
     derivatives = {k: _derivative(k, xs) for k in keys}
     probe = np.array([x])
-    at_x = {k: (float(_ACTIVATIONS[k][1](probe)[0]), float(_derivative(k, probe)[0])) for k in keys}
+    at_x = {k: (float(_ACTIVATIONS[k].function(probe)[0]), float(_derivative(k, probe)[0])) for k in keys}
     return ActivationView(keys, xs, values, derivatives, x, at_x)
 
 
@@ -282,14 +293,57 @@ def batchnorm_view(
     )
 
 
-_STAGE_LAYERS = (Conv2d, ReLU, Sigmoid, Tanh, MaxPool2d, AvgPool2d)
-
-
 def _flat_layers(model: Sequential) -> list[Layer]:
+    """The layers of ``model`` in order, with nested Sequentials opened up."""
     out: list[Layer] = []
     for layer in model.layers:
         out.extend(_flat_layers(layer) if isinstance(layer, Sequential) else [layer])
     return out
+
+
+def _same_maps(before: np.ndarray, after: np.ndarray) -> bool:
+    """True if every map (channel) of ``after`` is the same map of ``before`` times a non-zero number plus a number.
+
+    Both are ``(N, C, H, W)``; each channel is compared over all its N * H * W values.
+    """
+    if after.shape != before.shape:
+        return False
+    a = np.moveaxis(before, 1, 0).reshape(before.shape[1], -1).astype(np.float64)
+    b = np.moveaxis(after, 1, 0).reshape(a.shape).astype(np.float64)
+    a -= a.mean(axis=1, keepdims=True)
+    b -= b.mean(axis=1, keepdims=True)
+    scale = (a * b).sum(axis=1) / (a * a).sum(axis=1)  # least squares: b = scale * a + rest
+    rest = np.linalg.norm(b - scale[:, None] * a, axis=1)
+    return bool(np.all(scale != 0) and np.all(rest <= 1e-4 * np.linalg.norm(b, axis=1)))
+
+
+def _only_rescales_maps(layer: Layer, x: np.ndarray) -> bool:
+    """Whether ``layer``, in inference mode, turns each feature map into a rescaled, shifted copy of itself.
+
+    Batch norm (a per-channel scale and shift) and dropout (nothing) do; their row
+    of maps would look exactly like the row before, since every map is drawn on
+    its own colour scale. Convolutions, pooling and activation functions do not.
+    It is decided on random maps shaped like ``x`` whose values span four orders
+    of magnitude (a batch big enough for 64 values per map), not on ``x`` itself, so that the answer does not depend on the
+    image (a ReLU changes nothing on maps that happen to be positive).
+
+    Parameters
+    ----------
+    layer : Layer
+        The layer; it runs once on the random maps (before it runs on ``x``).
+    x : numpy.ndarray, (N, C, H, W)
+        The layer's input in the model.
+
+    Returns
+    -------
+    bool
+    """
+    rng = np.random.default_rng(0)
+    n = -(-64 // max(x.shape[2] * x.shape[3], 1))  # enough images for at least 64 values per map
+    shape = (n, *x.shape[1:])
+    magnitude = np.array([0.01, 0.1, 1.0, 10.0, 100.0])[rng.integers(0, 5, shape)]
+    probe = (rng.standard_normal(shape) * magnitude).astype(x.dtype)
+    return _same_maps(probe, np.asarray(layer.forward(probe, training=False)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -301,8 +355,12 @@ class ModelView:
     image : numpy.ndarray, (H, W)
         The input image.
     stages : tuple of (str, numpy.ndarray)
-        For each convolution, activation and pooling layer: a name such as
-        ``"(0) Conv2d"`` and its output for this image, ``(channels, rows, cols)``.
+        For each stage: a name such as ``"(0) Conv2d"`` and its output for this
+        image, ``(channels, rows, cols)``. A stage is every layer whose output is a
+        stack of feature maps, except a layer that only rescales and shifts each
+        map (batch norm and dropout in inference mode), whose row would repeat
+        the one before. So convolution, pooling and activation layers are stages,
+        including ones cnnlib gains later, with no list to update.
     probabilities : numpy.ndarray, (classes,)
         Softmax of the network's output; they add up to 1.
     predicted : int
@@ -357,8 +415,9 @@ def model_view(model: Sequential, image: Any, label: int | None = None) -> Model
     stages = []
     try:
         for i, layer in enumerate(_flat_layers(model)):
+            repeats = x.ndim == 4 and _only_rescales_maps(layer, x)
             x = layer.forward(x, training=False)
-            if isinstance(layer, _STAGE_LAYERS) and x.ndim == 4:
+            if x.ndim == 4 and not repeats:
                 stages.append((f"({i}) {type(layer).__name__}", np.array(x[0], dtype=np.float64)))
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{where}: the model cannot run on an image of shape {img.shape}: {exc}") from exc
