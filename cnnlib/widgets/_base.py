@@ -28,10 +28,12 @@ _STYLE = {"description_width": "initial"}
 
 
 def _int_slider(description: str, value: int, lo: int, hi: int) -> ipywidgets.IntSlider:
+    """An integer slider with its description in full (not cut to the default width)."""
     return ipywidgets.IntSlider(value=value, min=lo, max=hi, description=description, style=_STYLE)
 
 
 def _row(*controls: ipywidgets.Widget) -> ipywidgets.HBox:
+    """Controls side by side, wrapping onto a new line when the notebook is narrow."""
     return ipywidgets.HBox(list(controls), layout=ipywidgets.Layout(flex_flow="row wrap"))
 
 

@@ -20,18 +20,21 @@ _NUMBERS_UP_TO = 10  # write the numbers into the cells of matrices up to this m
 
 
 def _figure(width: float, height: float) -> Any:
+    """A figure of ``width`` x ``height`` inches at the fixed resolution, outside pyplot."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=_DPI)  # not registered with pyplot: nothing to close, nothing leaks
 
 
 def _png(fig: Any) -> bytes:
+    """The figure as PNG bytes, without the matplotlib version in the metadata (same bytes everywhere)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
     return buf.getvalue()
 
 
 def _outline(ax: Any, top: float, left: float, height: float, width: float, **style: Any) -> None:
+    """Outline the cells rows ``top``.. and columns ``left``.. of a matrix drawn with imshow (red by default)."""
     from matplotlib.patches import Rectangle
 
     style = {"fill": False, "edgecolor": "red", "linewidth": 3, **style}

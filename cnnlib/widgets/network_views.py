@@ -52,6 +52,7 @@ _ACTIVATIONS: dict[str, _Activation] = {
 
 
 def _activation_key(name: Any, where: str) -> str:
+    """The key of an activation (``"ReLU"`` -> ``"relu"``), or a ValueError naming the choices."""
     key = str(name).lower()
     if key not in _ACTIVATIONS:
         raise ValueError(f"{where}: unknown activation {name!r}; choose from 'sigmoid', 'tanh', 'ReLU'")

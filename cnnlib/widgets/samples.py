@@ -11,6 +11,7 @@ import numpy as np
 
 
 def _named_images(images: np.ndarray, labels: np.ndarray | None) -> list[tuple[str, np.ndarray]]:
+    """The caller's images as (name, image) choices: "image 0", or "image 0 (label 7)" with labels."""
     return [
         (f"image {i}" + (f" (label {int(labels[i])})" if labels is not None else ""), images[i])
         for i in range(len(images))
@@ -30,6 +31,7 @@ def _mnist_digits() -> list[tuple[str, np.ndarray]]:
 
 
 def _test_images() -> list[tuple[str, np.ndarray]]:
+    """Small images whose convolutions are easy to follow by hand, and the lecture notes' examples."""
     square = np.zeros((7, 7))
     square[2:5, 2:5] = 1.0
     cross = np.zeros((7, 7))
@@ -48,6 +50,7 @@ def _test_images() -> list[tuple[str, np.ndarray]]:
 
 
 def _pooling_images() -> list[tuple[str, np.ndarray]]:
+    """The pooling explorer's own images: small integers first (their numbers fit in the cells)."""
     ints = np.random.default_rng(0).integers(0, 10, size=(8, 8)).astype(np.float64)
     example = np.array([[1, 9, 2, 4], [3, 5, 8, 6], [-1, 0, 7, -2], [-3, -4, 1, 3]], dtype=np.float64)
     tests = dict(_test_images())
@@ -59,7 +62,7 @@ def _pooling_images() -> list[tuple[str, np.ndarray]]:
     ]
 
 
-_MNIST_CHOICE = "MNIST test digit #0"
+_MNIST_CHOICE = "MNIST test digit #0"  # the pooling explorer offers it last, loaded only when chosen
 
 
 def _mnist_test_digit() -> np.ndarray:

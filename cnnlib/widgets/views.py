@@ -152,6 +152,7 @@ def output_size_formula(n: int, kernel_size: int, stride: int = 1, padding: int 
 
 
 def _check_position(row: Any, col: Any, out_shape: tuple[int, int], where: str) -> tuple[int, int]:
+    """``(row, col)`` as ints, or a ValueError unless they are integers inside an output of ``out_shape``."""
     oh, ow = out_shape
     if not (is_int(row) and is_int(col)) or not (0 <= row < oh and 0 <= col < ow):
         raise ValueError(
