@@ -220,11 +220,12 @@ def class_labels(
     return y.astype(np.int64, copy=False)
 
 
-def image_stack(images: Any, where: str, name: str = "images") -> np.ndarray:
+def image_stack(images: Any, where: str, name: str = "images", *, finite: bool = True) -> np.ndarray:
     """Grey-scale images as float64 ``(N, H, W)`` from ``(N, H, W)``, ``(N, 1, H, W)`` or one ``(H, W)``.
 
     Used by the figures and explorers, which show one channel. Raises ValueError for
-    any other shape, an empty stack, or NaN/inf.
+    any other shape, an empty stack, or (unless ``finite`` is False) NaN/inf. The
+    figures pass ``finite=False``: matplotlib draws a NaN pixel as a gap.
     """
     try:
         a = np.asarray(images, dtype=np.float64)
@@ -239,7 +240,7 @@ def image_stack(images: Any, where: str, name: str = "images") -> np.ndarray:
             f"{where}: expected {name} of shape (N, H, W) or (N, 1, H, W) (one channel), or one image (H, W); "
             f"got shape {np.shape(images)}"
         )
-    if not np.isfinite(a).all():
+    if finite and not np.isfinite(a).all():
         raise ValueError(f"{where}: {name} must hold finite numbers (no NaN or infinity)")
     return a
 

@@ -11,6 +11,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ._validate import image_stack
+
 __all__ = [
     "show_matrix",
     "show_images",
@@ -31,19 +33,6 @@ def _plt():
 def _grid(n: int, ncols: int) -> tuple[int, int]:
     ncols = max(1, min(ncols, n))
     return (n + ncols - 1) // ncols, ncols
-
-
-def _images(images: Any, where: str) -> np.ndarray:
-    a = np.asarray(images)
-    if a.ndim == 4:
-        if a.shape[1] != 1:
-            raise ValueError(f"{where}: 4-D images must have one channel (N, 1, H, W), got shape {a.shape}")
-        a = a[:, 0]  # (N, 1, H, W) -> (N, H, W)
-    if a.ndim == 2:
-        a = a[None]  # one image (H, W) -> (1, H, W)
-    if a.ndim != 3 or a.shape[0] == 0:
-        raise ValueError(f"{where}: expected images of shape (N, H, W), (N, 1, H, W) or (H, W), got {np.shape(images)}")
-    return a
 
 
 def _image_grid(
@@ -174,7 +163,7 @@ def show_images(
     -------
     matplotlib.figure.Figure
     """
-    imgs = _images(images, "show_images")
+    imgs = image_stack(images, "show_images", finite=False)  # NaN pixels are drawn as gaps
     if labels is not None and len(labels) != len(imgs):
         raise ValueError(f"show_images: got {len(imgs)} images but {len(labels)} labels")
     return _image_grid(imgs, labels, ncols=ncols, size=size, title=title, caption_size=9, fig=fig, cmap=cmap)
@@ -379,7 +368,7 @@ def show_misclassified(
     -------
     matplotlib.figure.Figure
     """
-    imgs = _images(images, "show_misclassified")
+    imgs = image_stack(images, "show_misclassified", finite=False)  # NaN pixels are drawn as gaps
     t, p = np.asarray(y_true), np.asarray(y_pred)
     if not (len(imgs) == len(t) == len(p)):
         raise ValueError(f"show_misclassified: {len(imgs)} images, {len(t)} true labels and {len(p)} predictions must match")

@@ -45,6 +45,16 @@ def test_show_images_grid_labels_and_shapes():
         plots.show_images(np.zeros((2, 3, 4, 4)))
 
 
+def test_show_images_accepts_one_image_and_nan_pixels():
+    img = np.arange(12.0).reshape(3, 4)
+    img[1, 2] = np.nan  # drawn as a gap (e.g. a diverged model's input gradient), not refused
+    fig = plots.show_images(img)
+    (shown,) = [ax for ax in fig.axes if ax.images]
+    np.testing.assert_array_equal(np.ma.getdata(shown.images[0].get_array()), img)
+    fig = plots.show_misclassified(np.stack([img, img])[:, None], [0, 1], [0, 0])
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["1 -> 0"]
+
+
 def test_feature_maps_and_filters():
     maps = np.random.default_rng(1).random((1, 5, 4, 4))
     fig = plots.show_feature_maps(maps, ncols=3)

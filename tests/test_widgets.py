@@ -8,6 +8,7 @@ independent NumPy code, not from the explorers themselves.
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
@@ -183,7 +184,7 @@ def test_convolution_view_rejects_impossible_settings_with_clear_messages():
         widgets.convolution_view(FU_SMALL, FU_TWOS, pad_mode="reflect")
     with pytest.raises(ValueError, match="2-D"):
         widgets.convolution_view(np.zeros((1, 3, 3)), FU_TWOS)
-    with pytest.raises(ValueError, match="stride must be an integer >= 1"):
+    with pytest.raises(ValueError, match="stride must be a positive integer"):
         widgets.convolution_view(FU_IMG4, FU_TWOS, stride=0)
 
 
@@ -339,6 +340,84 @@ def test_model_view_keeps_every_stage_and_gives_probabilities(small_digits):
     assert widgets.model_view(model, images[1, 0]).correct is None
     with pytest.raises(ValueError, match="must be a cnnlib Sequential"):
         widgets.model_view(model.layers[0], images[0])
+
+
+# Constructor arguments of cnnlib's layers, by parameter name (PyTorch's names), for the ones without a default.
+_LAYER_ARGS = {"in_channels": 1, "out_channels": 3, "kernel_size": 2, "num_features": 1, "in_features": 36, "out_features": 3}
+
+
+def _make_layer(cls):
+    required = [
+        p.name for p in inspect.signature(cls).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    unknown = [name for name in required if name not in _LAYER_ARGS]
+    if unknown:
+        pytest.fail(f"{cls.__name__}: add a value for its argument(s) {unknown} to _LAYER_ARGS")
+    return cls(**{name: _LAYER_ARGS[name] for name in required})
+
+
+def _image_layer_classes():
+    """Every layer class in cnnlib.layers.__all__ that turns a (1, 1, 6, 6) image into image-shaped output."""
+    found = []
+    for name in cnnlib.layers.__all__:
+        cls = getattr(cnnlib.layers, name)
+        if not (isinstance(cls, type) and issubclass(cls, cnnlib.Layer)) or cls in (cnnlib.Layer, cnnlib.Sequential):
+            continue  # not a layer, the abstract base, or the container (whose layers model_view opens up)
+        try:
+            y = _make_layer(cls).forward(np.ones((1, 1, 6, 6)), training=False)
+        except ValueError:
+            continue  # takes no images (Linear, BatchNorm1d)
+        if y.ndim == 4:
+            found.append(cls)
+    return found
+
+
+def _pictures(maps):
+    """Feature maps as show_feature_maps draws them: each on its own colour scale, here 0..1."""
+    lo, hi = maps.min(axis=(-2, -1), keepdims=True), maps.max(axis=(-2, -1), keepdims=True)
+    return (maps - lo) / (hi - lo)
+
+
+def test_model_view_drops_no_layer_silently():
+    """Every layer with image-shaped output is a stage, except one whose row would repeat its input's exactly."""
+    classes = _image_layer_classes()
+    names = {cls.__name__ for cls in classes}
+    assert names >= {"Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Sigmoid", "Tanh", "BatchNorm2d", "Dropout"}, names
+    image = np.random.default_rng(1).normal(size=(6, 6))
+    left_out = []
+    for cls in classes:
+        layer = _make_layer(cls)
+        out = layer.forward(image[None, None], training=False)
+        model = cnnlib.Sequential(layer, cnnlib.Flatten(), cnnlib.Linear(out.size, 3, seed=0))
+        stages = [name for name, _ in widgets.model_view(model, image).stages]
+        if stages == [f"(0) {cls.__name__}"]:
+            continue
+        assert stages == [], (cls.__name__, stages)
+        # left out: only allowed if its maps look exactly like the input's (batch norm, dropout in inference)
+        assert out.shape == (1, 1, 6, 6), cls.__name__
+        np.testing.assert_allclose(_pictures(out[0]), _pictures(image[None]), atol=1e-5, err_msg=cls.__name__)
+        left_out.append(cls.__name__)
+    assert {"Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Sigmoid", "Tanh"}.isdisjoint(left_out)
+
+
+class _LeakyReLU(cnnlib.Layer):
+    """An activation layer cnnlib does not have: the model explorer must show it without being told about it."""
+
+    def forward(self, x, training=True):
+        x = np.asarray(x)
+        return np.where(x > 0, x, 0.01 * x)
+
+
+def test_a_new_activation_layer_is_a_stage_even_inside_a_nested_sequential():
+    inner = cnnlib.Sequential(cnnlib.Conv2d(1, 2, 3, padding=1, seed=0), cnnlib.BatchNorm2d(2), _LeakyReLU())
+    model = cnnlib.Sequential(inner, cnnlib.MaxPool2d(2), cnnlib.Flatten(), cnnlib.Linear(2 * 3 * 3, 3, seed=0))
+    images = np.random.default_rng(2).normal(size=(2, 6, 6))
+    v = widgets.model_view(model, images[0])
+    assert [name for name, _ in v.stages] == ["(0) Conv2d", "(2) _LeakyReLU", "(3) MaxPool2d"]
+    normed = inner[1].forward(inner[0].forward(images[:1, None].astype(np.float32), training=False), training=False)
+    np.testing.assert_allclose(v.stages[1][1], np.where(normed > 0, normed, 0.01 * normed)[0], rtol=1e-6)
+    assert repr(widgets.model_explorer(model, images, max_maps=2)) == "ModelExplorer(digit=0, images=2, stages=3, max_maps=2)"
 
 
 # ---------------------------------------------------------------------------
@@ -665,9 +744,49 @@ def test_reprs_are_short_and_deterministic(no_mnist):
     assert len(repr(ex)) <= 100 and "custom 3x40" in repr(ex)
 
 
-def test_import_cnnlib_does_not_import_ipywidgets():
-    code = "import sys, cnnlib; assert 'ipywidgets' not in sys.modules; w = cnnlib.widgets; assert 'ipywidgets' in sys.modules"
+def test_ipywidgets_is_imported_only_with_the_first_explorer():
+    code = (
+        "import sys, cnnlib; assert 'ipywidgets' not in sys.modules; w = cnnlib.widgets; "
+        "w.convolution_view([[1.0]], [[2.0]]); assert 'ipywidgets' not in sys.modules; "
+        "w.convolution_explorer; assert 'ipywidgets' in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+NO_IPYWIDGETS = """
+import sys
+sys.modules["ipywidgets"] = None  # as if it were not installed: import ipywidgets raises ImportError
+import numpy as np
+import cnnlib.widgets as w
+from cnnlib import mnist_cnn
+
+assert w.convolution_view(np.eye(4), w.parse_kernel(w.KERNELS["sharpen"]), padding=1).output.shape == (4, 4)
+assert w.pooling_view(np.eye(4), "max", 2).output.shape == (2, 2)
+assert w.activation_view(["tanh"]).functions == ("tanh",)
+assert w.batchnorm_view(w.synthetic_batch(seed=0), training=False, steps=2).steps == 2
+assert len(w.model_view(mnist_cnn(seed=0), np.zeros((28, 28))).stages) == 6
+assert w.output_size_formula(5, 3).endswith("= 3")
+assert isinstance(w.LearningCurveView(1, 2, (0.5,), (0.9,), (), ()), w.LearningCurveView)
+assert {"convolution_explorer", "LearningCurveMonitor"} <= set(dir(w))
+for name in ("convolution_explorer", "PoolingExplorer", "activation_explorer", "batchnorm_explorer",
+             "model_explorer", "LearningCurveMonitor"):
+    try:
+        getattr(w, name)
+    except ImportError as exc:
+        assert "pip install ipywidgets" in str(exc) and "make lab" in str(exc), exc
+    else:
+        raise AssertionError(name + " was made without ipywidgets")
+try:
+    from cnnlib.widgets import pooling_explorer
+except ImportError as exc:
+    assert "pip install ipywidgets" in str(exc), exc
+else:
+    raise AssertionError("pooling_explorer imported without ipywidgets")
+"""
+
+
+def test_views_work_without_ipywidgets_and_explorers_say_how_to_install_it():
+    subprocess.run([sys.executable, "-c", NO_IPYWIDGETS], check=True)
 
 
 @pytest.mark.slow
