@@ -17,6 +17,14 @@ from __future__ import annotations
 
 import importlib
 
+try:
+    import numpy  # noqa: F401
+except ImportError as exc:  # a Python without the course's environment
+    raise ImportError(
+        f"cnnlib needs NumPy, which this Python does not have ({exc}). Use the course's environment: "
+        "`make lab` or `make test` creates .venv (then .venv/bin/python), or `conda activate cnn-course`."
+    ) from exc
+
 from . import _validate, data, functional, gradcheck, layers, losses, metrics, models, optim, training
 
 __version__ = "0.1.0"
