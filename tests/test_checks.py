@@ -14,6 +14,8 @@ import pytest
 
 import cnnlib.functional as F
 from cnnlib import checks
+from cnnlib.checks import batchnorm as batchnorm_checks
+from cnnlib.checks import padding as padding_checks
 from cnnlib.layers import Linear, Sequential, Flatten
 from cnnlib.losses import CrossEntropyLoss
 
@@ -41,7 +43,7 @@ REFERENCE = {
     "conv_param_count": lambda i, o, k, bias=True: o * i * (k * k if isinstance(k, int) else k[0] * k[1]) + (o if bias else 0),
     "pad_zeros": lambda x, p: F.pad2d(x, p),
     "pad_edge": lambda x, p: F.pad2d(x, p, "edge"),
-    "same_padding": lambda n, k, stride=1: checks._same_pads(n, k, stride),
+    "same_padding": lambda n, k, stride=1: padding_checks._same_pads(n, k, stride),
     "relu": F.relu,
     "relu_backward": lambda dy, x: dy * (x > 0),
     "sigmoid": F.sigmoid,
@@ -57,8 +59,8 @@ REFERENCE = {
     "cross_entropy_backward": _ce_backward,
     "flatten": lambda x: F.flatten(x, 1),
     "flatten_backward": lambda dy, shape: dy.reshape(shape),
-    "batchnorm_forward": lambda x, g, b, eps=1e-5: checks._bn_forward(x, g, b, eps),
-    "batchnorm_backward": lambda dy, x, g, eps=1e-5: checks._bn_backward(dy, x, g, eps),
+    "batchnorm_forward": lambda x, g, b, eps=1e-5: batchnorm_checks._bn_forward(x, g, b, eps),
+    "batchnorm_backward": lambda dy, x, g, eps=1e-5: batchnorm_checks._bn_backward(dy, x, g, eps),
     "running_stats": _running,
     "conv2d_grad_weight": lambda dy, x, w, stride=1, padding=0: F.conv2d_backward(dy, x, w, stride, padding)[1:],
     "conv2d_grad_input": lambda dy, x, w, stride=1, padding=0: F.conv2d_backward(dy, x, w, stride, padding)[0],

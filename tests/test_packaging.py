@@ -64,7 +64,7 @@ def test_no_deep_learning_framework_at_run_time():
     deps = " ".join(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]).lower()
     for framework in ("torch", "tensorflow", "jax", "keras"):
         assert framework not in deps
-    for path in (ROOT / "cnnlib").glob("*.py"):
+    for path in (ROOT / "cnnlib").rglob("*.py"):  # subpackages (cnnlib/checks/) too
         tree = ast.parse(path.read_text())
         imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
