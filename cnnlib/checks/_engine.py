@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._validate import is_int
 from ..gradcheck import relative_error
 
 PASSED = "passed"
@@ -332,21 +333,17 @@ def _compare(case: _Case, received: Any) -> str | None:
     return _compare_one(case, case.names[0], case.expected, received)
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
 def _compare_one(case: _Case, name: str, e: Any, r: Any) -> str | None:
     if r is None:
         return f"received None for {name}: did you forget to compute or return it?"
     if case.kind == "int":
-        if not _is_int(r):
+        if not is_int(r):
             if isinstance(r, (float, np.floating)) and float(r) == e:
                 return f"received {r!r}, a float; return an int (use // for floor division, or int(...))"
             return f"expected {e}, received {r!r}"
         return None if int(r) == e else f"expected {e}, received {int(r)}"
     if case.kind == "ints":
-        if not isinstance(r, (tuple, list)) or not all(_is_int(v) for v in r):
+        if not isinstance(r, (tuple, list)) or not all(is_int(v) for v in r):
             return f"expected a tuple of ints {e}, received {r!r}" + (
                 " (use // for floor division so that sizes are ints)" if isinstance(r, (tuple, list)) else ""
             )

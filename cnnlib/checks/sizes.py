@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..functional import conv_output_size
 from ._engine import CheckResult, _Case, _run
 
 __all__ = ["check_output_size", "check_conv_output_shape", "check_conv_param_count"]
-
-
-def _out(n: int, k: int, s: int = 1, p: int = 0) -> int:
-    return (n + 2 * p - k) // s + 1
 
 
 def check_output_size(fn: Callable, verbose: bool = True) -> CheckResult:
@@ -38,10 +35,10 @@ def check_output_size(fn: Callable, verbose: bool = True) -> CheckResult:
         ("pool_2x2", "a 2x2 pooling window with stride 2 on 28 pixels", 28, 2, 2, 0),
     ]
     cases = [
-        _Case(id_, desc, (n, k), _out(n, k, s, p), hint, {"stride": s, "padding": p}, kind="int",
+        _Case(id_, desc, (n, k), conv_output_size(n, k, s, p), hint, {"stride": s, "padding": p}, kind="int",
               diagnoses=(("rounding up instead of down (ceil); leftover pixels that do not fit a window are dropped",
                           -(-(n + 2 * p - k) // s) + 1),
-                         ("padding counted on one side only; it is added on both sides", _out(n, k, s, 0) if p == 0 else (n + p - k) // s + 1),
+                         ("padding counted on one side only; it is added on both sides", (n + p - k) // s + 1),
                          ("the + 1 is missing (the first position counts too)", (n + 2 * p - k) // s)))
         for id_, desc, n, k, s, p in rows
     ]
@@ -71,7 +68,7 @@ def check_conv_output_shape(fn: Callable, verbose: bool = True) -> CheckResult:
         ("one_by_one", "(5, 32, 7, 7), 8 filters of 1x1", (5, 32, 7, 7), 8, 1, 1, 0),
     ]
     cases = [
-        _Case(id_, desc, (shape, o, k), (shape[0], o, _out(shape[2], k, s, p), _out(shape[3], k, s, p)), hint,
+        _Case(id_, desc, (shape, o, k), (shape[0], o, conv_output_size(shape[2], k, s, p), conv_output_size(shape[3], k, s, p)), hint,
               {"stride": s, "padding": p}, kind="ints")
         for id_, desc, shape, o, k, s, p in rows
     ]
