@@ -21,13 +21,35 @@ Use it from a notebook, or from plain Python::
     from cnnlib import checks
     result = checks.check_conv2d(my_conv2d)
     result.status          # "passed", "failed" or "not implemented"
+
+The package: ``_engine`` runs, compares and explains the cases and keeps the result
+log; ``convolution``, ``sizes``, ``padding``, ``activations``, ``pooling``,
+``softmax``, ``batchnorm``, ``conv_backward`` and ``mnist`` hold the checks of the
+exercise notebooks 01 to 09; ``_registry`` collects them into :data:`CHECKS`.
+
+For the grader (``python -m cnnlib.grade``), the public grading interface:
+
+- :data:`CHECKS`: every check, by exercise name (``CHECKS["relu"] is check_relu``);
+- :func:`find_check_calls`: the exercises whose checks a cell's code calls;
+- :func:`grading_log`, :func:`grading_log_json` and :data:`GRADE_LOG_MARKER`: the
+  summaries of the checks run so far in this Python process, which the grader
+  prints from inside the notebook's kernel and reads back.
 """
 
 from __future__ import annotations
 
-from . import activations, batchnorm, conv_backward, convolution, mnist, padding, pooling, sizes, softmax
-from ._engine import _LOG, FAILED, NOT_IMPLEMENTED, PASSED, CaseResult, CheckResult, _log_json  # noqa: F401 - _LOG, _log_json: the grader
-from .activations import *  # noqa: F403 - each topic module's __all__ is its checks
+from ._engine import (
+    FAILED,
+    GRADE_LOG_MARKER,
+    NOT_IMPLEMENTED,
+    PASSED,
+    CaseResult,
+    CheckResult,
+    grading_log,
+    grading_log_json,
+)
+from ._registry import _TOPICS, CHECKS, find_check_calls
+from .activations import *  # noqa: F403 - each topic module's __all__ lists its checks
 from .batchnorm import *  # noqa: F403
 from .conv_backward import *  # noqa: F403
 from .convolution import *  # noqa: F403
@@ -37,14 +59,18 @@ from .pooling import *  # noqa: F403
 from .sizes import *  # noqa: F403
 from .softmax import *  # noqa: F403
 
-__all__ = ["PASSED", "FAILED", "NOT_IMPLEMENTED", "CaseResult", "CheckResult"]
-# The checks in the order of the exercise notebooks 01..09.
-__all__ += convolution.__all__
-__all__ += sizes.__all__
-__all__ += padding.__all__
-__all__ += activations.__all__
-__all__ += pooling.__all__
-__all__ += softmax.__all__
-__all__ += batchnorm.__all__
-__all__ += conv_backward.__all__
-__all__ += mnist.__all__
+__all__ = [
+    "PASSED",
+    "FAILED",
+    "NOT_IMPLEMENTED",
+    "CaseResult",
+    "CheckResult",
+    # the checks, in the order of the exercise notebooks 01..09
+    *(name for module in _TOPICS for name in module.__all__),
+    # the grading interface
+    "CHECKS",
+    "find_check_calls",
+    "GRADE_LOG_MARKER",
+    "grading_log",
+    "grading_log_json",
+]

@@ -30,9 +30,6 @@ NOT_IMPLEMENTED = "not implemented"
 RTOL = 1e-5  # relative tolerance of value comparisons (float64 answers agree to ~1e-12)
 GRAD_TOL = 1e-5  # largest relative error accepted against a finite-difference gradient
 
-# Every check appends a one-line summary here; ``python -m cnnlib.grade`` reads it.
-_LOG: list[dict[str, Any]] = []
-
 
 # --------------------------------------------------------------------------
 # Results
@@ -171,8 +168,42 @@ class CheckResult:
         return f"CheckResult({self.exercise!r}, {self.status!r}, {self.n_passed}/{len(self.cases)} cases)"
 
 
-def _log_json() -> str:
-    """Every check run so far in this Python process, as JSON (read by the grader)."""
+# --------------------------------------------------------------------------
+# The result log, read by ``python -m cnnlib.grade``
+# --------------------------------------------------------------------------
+
+# Every check appends its summary here (see _finish).
+_LOG: list[dict[str, Any]] = []
+
+GRADE_LOG_MARKER = "<<cnnlib-grade-log>>"
+"""Starts the output line that carries the result log (see :func:`grading_log_json`)."""
+
+
+def grading_log() -> list[dict[str, Any]]:
+    """The summary of every check run so far in this Python process, oldest first.
+
+    Returns
+    -------
+    list of dict
+        One :meth:`CheckResult.summary` per check run: ``exercise``, ``status``,
+        ``cases_passed``, ``cases``, ``first_failure`` and ``note``. A copy: changing
+        it does not change the log.
+    """
+    return [dict(entry) for entry in _LOG]
+
+
+def grading_log_json() -> str:
+    """The result log (:func:`grading_log`) as one line of JSON.
+
+    The grader ends every notebook it runs with a cell that prints
+    ``GRADE_LOG_MARKER + grading_log_json()``, and reads the checks' results from
+    that line of the cell's output.
+
+    Returns
+    -------
+    str
+        A JSON list of the summaries, oldest first.
+    """
     return json.dumps(_LOG)
 
 
