@@ -9,10 +9,11 @@ Each notebook runs from top to bottom in a new Python kernel (the same Python
 that runs this command, so it sees the same cnnlib), with its own folder as the
 working directory. A cell that raises an error does not stop the run: the
 remaining cells still run, so one broken exercise does not cost the others.
-Every check cell (a cell calling ``checks.check_...``) counts as one exercise,
-scored ``passed``, ``failed``, ``not implemented``, ``error`` (the check cell
-itself raised, e.g. because the function was never defined) or ``not run``
-(the notebook stopped before reaching it).
+Every check cell (a code cell calling a check, ``checks.check_...``: see
+:func:`cnnlib.checks.find_check_calls`) counts as one exercise, scored
+``passed``, ``failed``, ``not implemented``, ``error`` (the check cell itself
+raised, e.g. because the function was never defined) or ``not run`` (the
+notebook stopped before reaching it).
 
 Exit status: 0 when every exercise passed, 1 when some did not, 2 when a
 notebook could not be graded (missing file, no check cells, the kernel died).
@@ -25,21 +26,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import checks
+from .checks import GRADE_LOG_MARKER, find_check_calls, grading_log_json
+
 __all__ = ["ExerciseGrade", "NotebookGrade", "grade_notebook", "find_check_cells", "format_grade", "main"]
 
 DEFAULT_TIMEOUT = 1800  # seconds per cell; the MNIST exercise trains for minutes on a busy 2-core machine
-_MARKER = "<<cnnlib-grade-log>>"
-_CHECK_CALL = re.compile(r"\bcheck_(\w+)\s*\(")
+# The cell run after the notebook: it prints the kernel's result log on one line after the marker.
 _SUMMARY_CELL = (
-    "import cnnlib.checks as _cnnlib_grade_checks\n"
-    f"print({_MARKER!r} + _cnnlib_grade_checks._log_json())"
+    f"import {checks.__name__} as _cnnlib_grade_checks\n"
+    f"print({GRADE_LOG_MARKER!r} + _cnnlib_grade_checks.{grading_log_json.__name__}())"
 )
 
 
@@ -114,7 +116,7 @@ class NotebookGrade:
 
 
 def find_check_cells(nb: Any) -> list[tuple[int, list[str]]]:
-    """Index and exercise names of every check cell: a code cell that calls ``check_<name>(...)``.
+    """Index and exercise names of every check cell: a code cell that calls a check (:data:`cnnlib.checks.CHECKS`).
 
     Parameters
     ----------
@@ -130,14 +132,10 @@ def find_check_cells(nb: Any) -> list[tuple[int, list[str]]]:
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        names = [m.group(1) for m in _CHECK_CALL.finditer(_strip_comments(cell.source))]
+        names = find_check_calls(cell.source)
         if names:
             found.append((i, names))
     return found
-
-
-def _strip_comments(source: str) -> str:
-    return "\n".join(line.split("#", 1)[0] for line in source.splitlines())
 
 
 def _kernel_manager_class() -> type:
@@ -235,8 +233,8 @@ def grade_notebook(path: str | os.PathLike, timeout: int = DEFAULT_TIMEOUT) -> N
     summary = nb.cells[-1]
     text = "".join(o.get("text", "") for o in summary.get("outputs", []) if o.get("output_type") == "stream")
     for line in text.splitlines():
-        if line.startswith(_MARKER):
-            for entry in json.loads(line[len(_MARKER):]):
+        if line.startswith(GRADE_LOG_MARKER):
+            for entry in json.loads(line[len(GRADE_LOG_MARKER):]):
                 log[entry["exercise"]] = entry  # a check run twice counts with its latest result
     check_indices = {i for i, _ in check_cells}
     for i, cell in enumerate(nb.cells[:-1]):

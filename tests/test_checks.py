@@ -9,11 +9,18 @@ its printed feedback, and never to crash.
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import json
+import pkgutil
+
 import numpy as np
 import pytest
 
 import cnnlib.functional as F
 from cnnlib import checks
+from cnnlib.checks import batchnorm as batchnorm_checks
+from cnnlib.checks import padding as padding_checks
 from cnnlib.layers import Linear, Sequential, Flatten
 from cnnlib.losses import CrossEntropyLoss
 
@@ -41,7 +48,7 @@ REFERENCE = {
     "conv_param_count": lambda i, o, k, bias=True: o * i * (k * k if isinstance(k, int) else k[0] * k[1]) + (o if bias else 0),
     "pad_zeros": lambda x, p: F.pad2d(x, p),
     "pad_edge": lambda x, p: F.pad2d(x, p, "edge"),
-    "same_padding": lambda n, k, stride=1: checks._same_pads(n, k, stride),
+    "same_padding": lambda n, k, stride=1: padding_checks._same_pads(n, k, stride),
     "relu": F.relu,
     "relu_backward": lambda dy, x: dy * (x > 0),
     "sigmoid": F.sigmoid,
@@ -57,8 +64,8 @@ REFERENCE = {
     "cross_entropy_backward": _ce_backward,
     "flatten": lambda x: F.flatten(x, 1),
     "flatten_backward": lambda dy, shape: dy.reshape(shape),
-    "batchnorm_forward": lambda x, g, b, eps=1e-5: checks._bn_forward(x, g, b, eps),
-    "batchnorm_backward": lambda dy, x, g, eps=1e-5: checks._bn_backward(dy, x, g, eps),
+    "batchnorm_forward": lambda x, g, b, eps=1e-5: batchnorm_checks._bn_forward(x, g, b, eps),
+    "batchnorm_backward": lambda dy, x, g, eps=1e-5: batchnorm_checks._bn_backward(dy, x, g, eps),
     "running_stats": _running,
     "conv2d_grad_weight": lambda dy, x, w, stride=1, padding=0: F.conv2d_backward(dy, x, w, stride, padding)[1:],
     "conv2d_grad_input": lambda dy, x, w, stride=1, padding=0: F.conv2d_backward(dy, x, w, stride, padding)[0],
@@ -127,12 +134,68 @@ def test_partial_not_implemented_is_a_failure(capsys):
 
 
 def test_result_summary_and_log():
-    before = len(checks._LOG)
+    before = len(checks.grading_log())
     result = checks.check_relu(lambda x: np.maximum(x, 0.5), verbose=False)
-    assert len(checks._LOG) == before + 1
-    assert checks._LOG[-1] == result.summary()
+    log = checks.grading_log()
+    assert len(log) == before + 1
+    assert log[-1] == result.summary()
+    assert json.loads(checks.grading_log_json()) == log
+    log.clear()  # a copy: the log itself is untouched
+    assert len(checks.grading_log()) == before + 1
     assert result.summary()["status"] == "failed" and result.summary()["first_failure"] == "mixed"
     assert "failed" in repr(result)
+
+
+# --------------------------------------------------------------------------
+# The grading interface: the registry and the check calls in a cell
+# --------------------------------------------------------------------------
+
+
+def test_the_registry_holds_every_check_by_its_exercise_name():
+    in_all = [n for n in checks.__all__ if n.startswith("check_")]
+    assert list(checks.CHECKS) == [n[len("check_"):] for n in in_all]  # every one, in notebook order
+    for name, check in checks.CHECKS.items():
+        assert check is getattr(checks, f"check_{name}") and check.__name__ == f"check_{name}"
+    assert sorted(set(checks.CHECKS) - {"mnist_cnn"}) == ALL_CHECKS
+    # and no check_* written in a module of the package is left out of it
+    for info in pkgutil.iter_modules(checks.__path__):
+        module = importlib.import_module(f"cnnlib.checks.{info.name}")
+        for name, obj in vars(module).items():
+            if name.startswith("check_") and inspect.isfunction(obj) and obj.__module__ == module.__name__:
+                assert checks.CHECKS.get(name[len("check_"):]) is obj, f"{module.__name__}.{name} is not registered"
+
+
+def test_every_public_name_resolves():
+    for name in checks.__all__:
+        assert hasattr(checks, name), name
+    assert len(set(checks.__all__)) == len(checks.__all__)
+
+
+@pytest.mark.parametrize("source,found", [
+    ("checks.check_relu(my_relu)", ["relu"]),
+    ("check_relu(f)", ["relu"]),
+    ("from cnnlib.checks import check_relu\nresult = check_relu(f)", ["relu"]),
+    ("import cnnlib\ncnnlib.checks.check_mnist_cnn(train, target_accuracy=0.9)", ["mnist_cnn"]),
+    ("print(checks.check_tanh(t), check_relu(r))\nchecks.check_tanh(t);", ["tanh", "relu", "tanh"]),  # order, repeats
+    ("checks.check_relu (\n    relu,\n)", ["relu"]),
+    # not calls of a registered check
+    ('print("check_relu(f)")', []),
+    ("x = 1  # check_relu(f)", []),
+    ('def helper():\n    """Then run check_relu(f)."""\n    return 1', []),
+    ("'''\ncheck_relu(f)\n'''", []),
+    ("f = checks.check_relu", []),
+    ("def check_relu(f):\n    return f", []),
+    ("checks.check_banana(f)", []),
+    ("check_relus(f)", []),
+    # not valid Python: read token by token, still without strings and comments
+    ("%time checks.check_relu(relu)", ["relu"]),
+    ("checks.check_relu(relu", ["relu"]),
+    ("!ls\ncheck_flatten(f)  # check_relu(f)", ["flatten"]),
+    ('%time x = "check_relu(f)"  # check_tanh(t)', []),
+    ("def check_relu(f)\n    return f", []),
+])
+def test_find_check_calls(source, found):
+    assert checks.find_check_calls(source) == found
 
 
 # --------------------------------------------------------------------------

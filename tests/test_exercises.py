@@ -7,6 +7,7 @@ on all 60,000 training images, so it has its own slow test.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -98,12 +99,45 @@ def test_each_notebook_explains_itself(name):
         assert "check" in _tags(nb.cells[i]) and "exercise" in _tags(nb.cells[i - 1])
         assert nb.cells[i - 2].cell_type == "markdown" and nb.cells[i - 2].source.startswith("## Exercise")
         for n in names:
-            assert hasattr(checks, f"check_{n}"), n
+            assert n in checks.CHECKS, n
+    # and every cell tagged "check" calls a registered check (a misspelt check is not silently ungraded)
+    tagged = [i for i, cell in enumerate(nb.cells) if "check" in _tags(cell)]
+    assert tagged == [i for i, _ in checks_found]
 
 
 def test_every_check_is_used_by_some_exercise():
     used = {n for name in NOTEBOOKS for _, names in find_check_cells(_read(EXERCISES / name)) for n in names}
-    assert used == {n[len("check_"):] for n in checks.__all__ if n.startswith("check_")}
+    assert used == set(checks.CHECKS)
+
+
+def test_the_grader_uses_only_the_public_interface_of_checks():
+    import cnnlib.grade as grade
+
+    source = Path(grade.__file__).read_text()
+    tree = ast.parse(source)
+    imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    from_checks = [a.name for n in imports if (n.module, n.level) in (("checks", 1), ("cnnlib.checks", 0)) for a in n.names]
+    assert {"find_check_calls", "GRADE_LOG_MARKER", "grading_log_json"} <= set(from_checks)  # real imports
+    assert all(name in checks.__all__ for name in from_checks), from_checks
+    assert not [n.module for n in imports if n.module and n.module.startswith(("checks.", "cnnlib.checks."))]
+    attrs = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+             and n.value.id == "checks"}
+    assert attrs <= {"__name__"} | set(checks.__all__), attrs
+    assert not re.search(r"\b(_log_json|_LOG|_engine|_registry|_TOPICS)\b", source)
+    assert "re.compile" not in source  # exercises are found through the registry, not a pattern
+    # the code the grader runs in the kernel names only public things, too
+    dotted = re.findall(r"\.(\w+)", grade._SUMMARY_CELL)
+    assert dotted == ["checks", "grading_log_json"], grade._SUMMARY_CELL
+
+
+def test_the_summary_cell_prints_the_log_the_grader_reads(capsys):
+    import cnnlib.grade as grade
+
+    checks.check_relu(lambda x: x, verbose=False)
+    exec(grade._SUMMARY_CELL, {})
+    [line] = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(checks.GRADE_LOG_MARKER)]
+    assert json.loads(line[len(checks.GRADE_LOG_MARKER):]) == checks.grading_log()
+    assert checks.grading_log()[-1]["exercise"] == "relu"
 
 
 # --------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import dataclasses
 import importlib
 import inspect
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -64,7 +66,7 @@ def test_no_deep_learning_framework_at_run_time():
     deps = " ".join(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]).lower()
     for framework in ("torch", "tensorflow", "jax", "keras"):
         assert framework not in deps
-    for path in (ROOT / "cnnlib").rglob("*.py"):  # subpackages too (cnnlib/widgets/)
+    for path in (ROOT / "cnnlib").rglob("*.py"):  # subpackages too (cnnlib/widgets/, cnnlib/checks/)
         tree = ast.parse(path.read_text())
         imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
@@ -131,3 +133,29 @@ def test_public_api_is_documented_and_typed(name, obj):
 def test_all_names_resolve():
     for name in cnnlib.__all__:
         assert hasattr(cnnlib, name), name
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module a cnnlib source file imports, as dotted names (relative imports resolved)."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]) if node.level else ""
+            module = ".".join(p for p in (base, node.module or "") if p)
+            out |= {module} | {f"{module}.{a.name}" for a in node.names}
+    return out
+
+
+def test_the_library_never_imports_the_exercise_checks():
+    """cnnlib.checks is course tooling: only the grader may import it, never the library."""
+    importers = {
+        path.name for path in (ROOT / "cnnlib").glob("*.py")
+        if any(m == "cnnlib.checks" or m.startswith("cnnlib.checks.") for m in _imported_modules(path))
+    }
+    assert importers == {"grade.py"}
+    code = "import sys, cnnlib, cnnlib.training, cnnlib.data, cnnlib.train; print('cnnlib.checks' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert run.stdout.strip() == "False"
