@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from cnnlib import checks
-from cnnlib.grade import find_check_cells, grade_notebook
+from cnnlib.grade import grade_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"
@@ -33,6 +33,8 @@ COURSE = {
     "11_beyond_2d",
 }
 TIMEOUT = 600  # seconds per cell for the quick notebooks
+# The hand-out (python -m cnnlib.grade.release --handout) has no solutions: the tests that need them skip there.
+needs_solutions = pytest.mark.skipif(not SOLUTIONS.is_dir(), reason="the hand-out has no exercises/solutions/")
 
 
 def _read(path: Path):
@@ -41,6 +43,12 @@ def _read(path: Path):
 
 def _tags(cell) -> list[str]:
     return cell.metadata.get("tags", [])
+
+
+def find_check_cells(nb) -> list[tuple[int, list[str]]]:
+    """Index and exercise names of every cell that calls a registered check."""
+    return [(i, names) for i, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and (names := checks.find_check_calls(cell.source))]
 
 
 def _grade_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -53,6 +61,7 @@ def _grade_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
 # --------------------------------------------------------------------------
 
 
+@needs_solutions
 def test_the_expected_exercises_exist():
     assert "05_pooling.ipynb" in NOTEBOOKS and MNIST in NOTEBOOKS and len(NOTEBOOKS) >= 9
     assert sorted(p.name for p in SOLUTIONS.glob("*.ipynb")) == NOTEBOOKS
@@ -60,6 +69,7 @@ def test_the_expected_exercises_exist():
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
+@needs_solutions
 def test_stub_and_solution_share_everything_but_the_code(name):
     stub, sol = _read(EXERCISES / name), _read(SOLUTIONS / name)
     assert len(stub.cells) == len(sol.cells)
@@ -75,6 +85,8 @@ def test_stub_and_solution_share_everything_but_the_code(name):
 
 @pytest.mark.parametrize("folder", ["exercises", "solutions"])
 def test_notebooks_are_stored_without_outputs(folder):
+    if folder == "solutions" and not SOLUTIONS.is_dir():
+        pytest.skip("the hand-out has no exercises/solutions/")
     for name in NOTEBOOKS:
         nb = _read((EXERCISES if folder == "exercises" else SOLUTIONS) / name)
         for cell in nb.cells:
@@ -113,31 +125,13 @@ def test_every_check_is_used_by_some_exercise():
 def test_the_grader_uses_only_the_public_interface_of_checks():
     import cnnlib.grade as grade
 
-    source = Path(grade.__file__).read_text()
-    tree = ast.parse(source)
-    imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-    from_checks = [a.name for n in imports if (n.module, n.level) in (("checks", 1), ("cnnlib.checks", 0)) for a in n.names]
-    assert {"find_check_calls", "GRADE_LOG_MARKER", "grading_log_json"} <= set(from_checks)  # real imports
-    assert all(name in checks.__all__ for name in from_checks), from_checks
-    assert not [n.module for n in imports if n.module and n.module.startswith(("checks.", "cnnlib.checks."))]
-    attrs = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
-             and n.value.id == "checks"}
-    assert attrs <= {"__name__"} | set(checks.__all__), attrs
-    assert not re.search(r"\b(_log_json|_LOG|_engine|_registry|_TOPICS)\b", source)
-    assert "re.compile" not in source  # exercises are found through the registry, not a pattern
-    # the code the grader runs in the kernel names only public things, too
-    dotted = re.findall(r"\.(\w+)", grade._SUMMARY_CELL)
-    assert dotted == ["checks", "grading_log_json"], grade._SUMMARY_CELL
-
-
-def test_the_summary_cell_prints_the_log_the_grader_reads(capsys):
-    import cnnlib.grade as grade
-
-    checks.check_relu(lambda x: x, verbose=False)
-    exec(grade._SUMMARY_CELL, {})
-    [line] = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(checks.GRADE_LOG_MARKER)]
-    assert json.loads(line[len(checks.GRADE_LOG_MARKER):]) == checks.grading_log()
-    assert checks.grading_log()[-1]["exercise"] == "relu"
+    for path in Path(grade.__file__).parent.glob("*.py"):
+        source = path.read_text()
+        tree = ast.parse(source)
+        attrs = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+                 and n.value.id == "checks"}
+        assert attrs <= set(checks.__all__), (path.name, attrs)
+        assert not re.search(r"\b(_log_json|_LOG|_engine|_registry|_TOPICS)\b", source), path.name
 
 
 # --------------------------------------------------------------------------
@@ -169,6 +163,7 @@ def graded():
 
 
 @pytest.mark.parametrize("name", QUICK)
+@needs_solutions
 def test_solution_passes_every_check(graded, name):
     code, grades, err = graded["solutions"]
     g = grades[name]
@@ -177,6 +172,7 @@ def test_solution_passes_every_check(graded, name):
     assert g["score"] == g["total"] == len(find_check_cells(_read(SOLUTIONS / name)))
 
 
+@needs_solutions
 def test_solutions_exit_zero(graded):
     code, _, err = graded["solutions"]
     assert code == 0, err
@@ -197,6 +193,7 @@ def test_stubs_exit_one(graded):
 
 
 @pytest.mark.slow
+@needs_solutions
 def test_mnist_solution_beats_the_target():
     """Trains the solution network on all 60,000 images (about 1.5-3 minutes on 2 cores)."""
     start = time.perf_counter()
@@ -241,18 +238,20 @@ def half_done(tmp_path_factory) -> Path:
     return path
 
 
+@needs_solutions
 def test_grader_scores_a_half_done_notebook(half_done):
     run = _grade_cli(str(half_done))
     assert run.returncode == 1, run.stderr
     out = run.stdout
     assert re.search(r"ok max_pool2d\s+passed\s+5/5 cases", out), out
     assert re.search(r"-- max_pool2d_backward\s+failed\s+\d/8 cases\s+first failing case: lecture_example", out), out
-    assert re.search(r"-- avg_pool2d\s+error\s+NameError: name 'avg_pool2d' is not defined", out), out
+    assert re.search(r"-- avg_pool2d\s+error\s+the answer cell \(cell \d+\): SyntaxError", out), out
     assert re.search(r"-- avg_pool2d_backward\s+not implemented", out), out
     assert "note: cell" in out and "SyntaxError" in out
     assert "score: 1/4 exercises passed" in out
 
 
+@needs_solutions
 def test_grader_exit_zero_and_json(half_done):
     run = _grade_cli("--exit-zero", "--json", str(half_done))
     assert run.returncode == 0, run.stderr
@@ -264,41 +263,42 @@ def test_grader_exit_zero_and_json(half_done):
 def test_grader_cannot_grade(tmp_path):
     run = _grade_cli(str(tmp_path / "missing.ipynb"))
     assert run.returncode == 2 and "no such notebook" in run.stdout
-    empty = tmp_path / "empty.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), empty)
-    run = _grade_cli(str(empty), "--exit-zero")
-    assert run.returncode == 2 and "has no check cells" in run.stdout
-    bad = tmp_path / "bad.ipynb"
+    other = tmp_path / "my_notes.ipynb"  # a notebook that is none of the course's exercise sets
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), other)
+    run = _grade_cli(str(other), "--exit-zero")
+    assert run.returncode == 2 and "is not one of the course's exercise notebooks" in run.stdout
+    bad = tmp_path / "05_pooling.ipynb"
     bad.write_text("not json")
-    assert _grade_cli(str(bad)).returncode == 2
+    run = _grade_cli(str(bad))
+    assert run.returncode == 2 and "cannot read" in run.stdout
     run = _grade_cli(str(tmp_path / "no_notebooks_here"))
     assert run.returncode == 2
 
 
+@needs_solutions
 def test_a_cell_that_runs_too_long_is_interrupted_and_grading_goes_on(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import time\ntime.sleep(60)"),
-        nbformat.v4.new_code_cell("import numpy as np\nfrom cnnlib import checks\n\ndef relu(x):\n    return np.maximum(x, 0)"),
-        nbformat.v4.new_code_cell("checks.check_relu(relu);"),
-    ])
-    path = tmp_path / "slow.ipynb"
+    nb = _read(SOLUTIONS / "04_activations.ipynb")
+    nb.cells.insert(4, nbformat.v4.new_code_cell("import time\ntime.sleep(60)"))
+    path = tmp_path / "04_activations.ipynb"
     nbformat.write(nb, path)
     start = time.perf_counter()
-    g = grade_notebook(path, timeout=3)
+    g = grade_notebook(path, cell_timeout=3)
     assert time.perf_counter() - start < 45
-    assert [e.status for e in g.exercises] == ["passed"]
-    assert g.cell_errors and "cell 1" in g.cell_errors[0]
+    assert g.all_passed, g
+    assert g.cell_errors and "cell 5" in g.cell_errors[0] and "time limit of 3 s" in g.cell_errors[0]
 
 
-def test_the_kernel_runs_this_python_and_this_cnnlib(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell(
-            "import sys, cnnlib\n"
-            f"assert sys.executable == {sys.executable!r}, sys.executable\n"
-            f"assert cnnlib.__file__ == {__import__('cnnlib').__file__!r}, cnnlib.__file__"),
-        nbformat.v4.new_code_cell("from cnnlib import checks\nchecks.check_flatten(lambda x: x.reshape(len(x), -1));"),
-    ])
-    path = tmp_path / "which.ipynb"
+@needs_solutions
+def test_the_kernel_runs_this_python_and_a_private_copy_of_this_cnnlib(tmp_path):
+    import cnnlib
+
+    nb = _read(SOLUTIONS / "06_softmax_cross_entropy.ipynb")
+    nb.cells.insert(4, nbformat.v4.new_code_cell(
+        "import sys, cnnlib, pathlib\n"
+        f"assert sys.executable == {sys.executable!r}, sys.executable\n"
+        f"assert pathlib.Path(cnnlib.__file__).read_bytes() == {Path(cnnlib.__file__).read_bytes()!r}\n"
+        f"assert cnnlib.__file__ != {cnnlib.__file__!r}, 'the installed cnnlib, not a copy'"))
+    path = tmp_path / "06_softmax_cross_entropy.ipynb"
     nbformat.write(nb, path)
     g = grade_notebook(path)
     assert not g.cell_errors, g.cell_errors
