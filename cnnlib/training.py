@@ -16,8 +16,9 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
+from . import _validate as V
 from ._validate import NonFiniteError, as_float_array, check_finite, class_labels, inner_layers_trusted, positive_int
-from .layers import Layer, MaxPool2d, ReLU, Sequential, check_each_layer_once
+from .layers import Layer, MaxPool2d, ReLU, Sequential
 from .losses import CrossEntropyLoss
 from .optim import Adam, Optimizer
 
@@ -80,7 +81,7 @@ class _Runner:
     """
 
     def __init__(self, model: Layer) -> None:
-        check_each_layer_once(model)
+        V.each_layer_once(model)
         self.model = model
         self.steps = self._plan(model)
 
