@@ -29,6 +29,7 @@ channel-first, ``(C, N, H, W)``, so that its outputs are one matrix product away
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -429,14 +430,14 @@ def channels_in_middle(x: np.ndarray, like: np.ndarray | None = None) -> tuple[n
     N, C, rest = x.shape[0], x.shape[1], x.shape[2:]
     channel_first = x.swapaxes(0, 1)  # (C, N, ...)
     if (like is None and x.ndim > 2 and channel_first.flags.c_contiguous) or (like is not None and like.shape[0] == 1):
-        x3 = np.ascontiguousarray(channel_first).reshape(1, C, -1)  # (C, N, ...) -> (1, C, N*...)
+        x3 = np.ascontiguousarray(channel_first).reshape(1, C, N * math.prod(rest))  # (C, N, ...) -> (1, C, N*...)
 
         def back(a: np.ndarray) -> np.ndarray:
             return a.reshape(C, N, *rest).swapaxes(0, 1)  # (1, C, N*...) -> (N, C, ...) view
 
         return x3, back
     shape = x.shape
-    x3 = np.ascontiguousarray(x).reshape(N, C, -1)  # (N, C, ...) -> (N, C, prod(...))
+    x3 = np.ascontiguousarray(x).reshape(N, C, math.prod(rest))  # (N, C, ...) -> (N, C, prod(...)), also for N = 0
 
     def back(a: np.ndarray) -> np.ndarray:
         return a.reshape(shape)

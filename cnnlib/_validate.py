@@ -28,6 +28,13 @@ class NonFiniteError(ValueError):
     """Raised when an array that must be finite contains NaN or infinity."""
 
 
+class SmallBatchError(ValueError):
+    """Raised by batch normalisation in training mode when a channel has one value only (no variance).
+
+    :func:`cnnlib.training.fit` recognises it to suggest ``drop_last=True``.
+    """
+
+
 # --------------------------------------------------------------------------
 # Numbers
 # --------------------------------------------------------------------------
@@ -51,11 +58,111 @@ def positive_int(value: Any, name: str, where: str) -> int:
     return integer(value, name, where, minimum=1)
 
 
-def real_number(value: Any, name: str, where: str) -> float:
-    """Return ``value`` as a float, raising a clear error unless it is a finite real number (bools excluded)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise TypeError(f"{where}: {name} must be a finite real number; got {value!r}")
-    return float(value)
+def _kind(value: Any) -> str:
+    """How a wrong value appears in a message: its repr, and its type when the repr hides it (``'0.1'`` is a str)."""
+    return f"{value!r} ({type(value).__name__})" if isinstance(value, (str, bytes)) else repr(value)
+
+
+def real_number(
+    value: Any,
+    name: str,
+    where: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    what: str = "",
+) -> float:
+    """Return ``value`` as a float: a finite real number (Python or NumPy), within the given bounds.
+
+    Bools and strings are refused (``True`` is not 1.0 here, and ``"0.1"`` from a
+    config file is not a number): TypeError. NaN, infinity, or a value outside
+    ``[low, high]`` (``(low, ...`` with ``low_open``, ``..., high)`` with
+    ``high_open``): ValueError, naming the allowed range. ``what`` describes the
+    number in the message, e.g. ``"a probability"``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a real number (int or float); got {_kind(value)}")
+    v = float(value)
+    if low is not None and high is not None:
+        bounds = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    elif low is not None:
+        bounds = f"{'>' if low_open else '>='} {low:g}"
+    elif high is not None:
+        bounds = f"{'<' if high_open else '<='} {high:g}"
+    else:
+        bounds = "finite"
+    wanted = f"{what} {bounds}" if what else bounds
+    if not np.isfinite(v):
+        finite = "a finite number" if bounds == "finite" else f"{wanted} (a finite number)"
+        raise ValueError(f"{where}: {name} must be {finite}; got {value!r}")
+    too_low = low is not None and (v < low or (low_open and v == low))
+    too_high = high is not None and (v > high or (high_open and v == high))
+    if too_low or too_high:
+        raise ValueError(f"{where}: {name} must be {wanted}; got {value!r}")
+    return v
+
+
+def learning_rate(value: Any, where: str, name: str = "lr") -> float:
+    """A learning rate: a finite real number > 0 (zero does nothing, a negative one climbs the loss)."""
+    return real_number(value, name, where, low=0.0, low_open=True)
+
+
+def boolean(value: Any, name: str, where: str) -> bool:
+    """Return ``value`` as a bool, raising TypeError unless it is ``True``/``False`` (NumPy's ``np.True_`` too).
+
+    A string such as ``"False"`` (read from a config file) would otherwise count as true.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{where}: {name} must be True or False; got {_kind(value)}")
+
+
+def seed(value: Any, where: str, name: str = "seed") -> int | None:
+    """A random seed: None (fresh randomness) or an integer >= 0 (Python or NumPy, not a bool)."""
+    if value is None:
+        return None
+    if not is_int(value):
+        raise TypeError(f"{where}: {name} must be None or an integer >= 0; got {_kind(value)}")
+    if value < 0:
+        raise ValueError(f"{where}: {name} must be None or an integer >= 0; got {value!r}")
+    return int(value)
+
+
+def function(value: Any, name: str, where: str, signature: str) -> Any:
+    """``value`` if it is None or callable; TypeError otherwise (``signature`` shows how it is called)."""
+    if value is not None and not callable(value):
+        raise TypeError(f"{where}: {name} must be a function {signature}, or None; got {_kind(value)}")
+    return value
+
+
+def shape(value: Any, name: str, where: str) -> tuple[int, ...]:
+    """A shape: a tuple or list of positive integers."""
+    if not isinstance(value, (tuple, list)) or not value or not all(is_int(v) and v >= 1 for v in value):
+        raise TypeError(f"{where}: {name} must be a tuple of positive integers, e.g. (1, 1, 28, 28); got {_kind(value)}")
+    return tuple(int(v) for v in value)
+
+
+def float_dtype(dtype: Any, where: str) -> np.dtype:
+    """A floating-point NumPy dtype (float16/32/64); TypeError for ints, bools, complex or anything else."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{where}: dtype must be a floating-point dtype such as np.float64; got {_kind(dtype)}") from exc
+    if dt.kind != "f":
+        raise TypeError(f"{where}: dtype must be a floating-point dtype such as np.float64 (weights are real numbers); got {dt}")
+    return dt
+
+
+def model(obj: Any, where: str, name: str = "model") -> Any:
+    """``obj`` if it is a cnnlib :class:`~cnnlib.layers.Layer` (a Sequential is one); TypeError otherwise."""
+    from .layers import Layer  # here, not at the top: layers imports this module
+
+    if not isinstance(obj, Layer):
+        got = f"the class {obj.__name__} itself (build one: {obj.__name__}(...))" if isinstance(obj, type) else type(obj).__name__
+        raise TypeError(f"{where}: {name} must be a cnnlib Layer, e.g. Sequential(...) or mnist_cnn(); got {got}")
+    return obj
 
 
 def pair(value: Any, name: str, where: str, minimum: int = 1) -> tuple[int, int]:
@@ -182,13 +289,23 @@ def upstream_gradient(dy: Any, expected: tuple[int, ...], where: str, check: boo
     return dy
 
 
-def check_axis(x: np.ndarray, axis: Any, where: str) -> int:
-    """Return ``axis`` as an int, raising unless it names an axis of ``x``."""
+def check_axis(x: np.ndarray, axis: Any, where: str, name: str = "axis") -> int:
+    """Return ``axis`` as an int, raising unless it names an axis of ``x`` (negative counts from the end)."""
     if not is_int(axis):
-        raise TypeError(f"{where}: axis must be an int; got {axis!r}")
+        raise TypeError(f"{where}: {name} must be an int; got {_kind(axis)}")
     if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"{where}: axis {axis} is out of range for an input of shape {x.shape}")
+        raise ValueError(f"{where}: {name} {axis} is out of range for an input of shape {x.shape}")
     return int(axis)
+
+
+def class_axis(x: np.ndarray, axis: Any, where: str) -> int:
+    """:func:`check_axis` for the axis that holds the classes, which must not be empty (a softmax over nothing)."""
+    axis = check_axis(x, axis, where)
+    if x.shape[axis] == 0:
+        raise ValueError(
+            f"{where}: x has no entries along axis {axis} (shape {x.shape}); softmax needs at least one class there"
+        )
+    return axis
 
 
 def class_labels(
@@ -318,11 +435,49 @@ def resolve_padding(
     return explicit_pads(padding, where)
 
 
+def check_padding_size(pads: Pads, size: tuple[int, int], kernel: tuple[int, int], where: str, axes: tuple[str, str] = ("rows", "cols")) -> None:
+    """Raise ValueError if a side's padding is larger than the input plus the kernel along that axis.
+
+    With padding ``p > n + k`` whole rows of the output see nothing but padding,
+    so such a value is a typo (``padding=10**9`` would otherwise exhaust memory).
+    """
+    for axis, n, k, (p0, p1) in zip(axes, size, kernel, pads):
+        if max(p0, p1) > n + k:
+            label = f" ({axis})" if axis else ""
+            raise ValueError(
+                f"{where}: padding must be at most the input size plus the kernel size on each side{label}, "
+                f"{n} + {k} = {n + k} (more only adds outputs that see no input); got {max(p0, p1)}"
+            )
+
+
 def conv_pads(padding: Any, size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int], where: str) -> Pads:
-    """Resolve the padding and check that the kernel fits the padded input along rows and columns."""
+    """Resolve the padding, check it is not absurdly large and that the kernel fits the padded input along rows and columns."""
     pads = resolve_padding(padding, size, kernel, stride, where)
+    check_padding_size(pads, size, kernel, where)
     for axis, n, k, s, (p0, p1) in zip(("rows", "cols"), size, kernel, stride, pads):
         output_length(n, k, s, p0 + p1, where, f" ({axis})")
+    return pads
+
+
+def pad2d_padding(padding: Any, shape: tuple[int, ...], mode: str, where: str) -> Pads:
+    """The padding of :func:`cnnlib.functional.pad2d` for an array of ``shape``, as ``((top, bottom), (left, right))``.
+
+    At most twice the input's size per side (the padding a kernel as large as
+    the input could use); edge padding repeats the border, so it needs one.
+    """
+    pads = explicit_pads(padding, where)
+    H, W = shape[-2], shape[-1]
+    if mode == "edge" and min(H, W) == 0 and max(max(p) for p in pads) > 0:
+        raise ValueError(
+            f"{where}: mode 'edge' repeats the outermost rows and columns, so x needs at least one of each; "
+            f"got shape {tuple(shape)}"
+        )
+    for axis, n, (p0, p1) in zip(("rows", "cols"), (H, W), pads):
+        if max(p0, p1) > 2 * n:
+            raise ValueError(
+                f"{where}: padding must be at most twice the input's size on each side ({axis}: 2 x {n} = {2 * n}); "
+                f"got {max(p0, p1)} for x of shape {tuple(shape)}"
+            )
     return pads
 
 
@@ -354,3 +509,61 @@ def pool_arguments(
     OH = output_length(shape[-2], kernel[0], stride[0], 2 * pad[0], where, " (rows)")
     OW = output_length(shape[-1], kernel[1], stride[1], 2 * pad[1], where, " (cols)")
     return kernel, stride, pad, (OH, OW)
+
+
+# --------------------------------------------------------------------------
+# Models: each layer once, and the arrays of a state dict
+# --------------------------------------------------------------------------
+
+
+def layer_positions(layer: Any) -> list[tuple[str, Any]]:
+    """The layers a model is made of, with their positions (``"3"``, or ``"1.0"`` inside a nested Sequential)."""
+    from .layers import Sequential  # here, not at the top: layers imports this module
+
+    if not isinstance(layer, Sequential):
+        return [("", layer)]
+    out = []
+    for i, inner in enumerate(layer.layers):
+        out.append((str(i), inner))
+        if isinstance(inner, Sequential):
+            out += [(f"{i}.{pos}", leaf) for pos, leaf in layer_positions(inner)]
+    return out
+
+
+def each_layer_once(model: Any) -> None:
+    """Raise ValueError if one layer object appears at two positions of ``model`` (see :class:`~cnnlib.layers.Sequential`)."""
+    seen: dict[int, str] = {}
+    for pos, layer in layer_positions(model):
+        if id(layer) in seen:
+            raise ValueError(
+                f"Sequential: the same {layer!r} object is used at positions {seen[id(layer)]} and {pos}. "
+                f"A cnnlib layer remembers one forward pass for its backward pass, so each position needs "
+                f"a layer of its own: write {type(layer).__name__}(...) once per position instead of reusing one object."
+            )
+        seen[id(layer)] = pos
+
+
+def state_arrays(state: Any, own: dict[str, np.ndarray], where: str) -> dict[str, np.ndarray]:
+    """Check a whole state dict against a layer's own arrays, before anything is copied.
+
+    The names must be the same (KeyError), and each array real floating-point
+    numbers (TypeError for ints, bools, complex numbers, strings or objects: weights
+    are never those), of the same shape (ValueError) and finite (NonFiniteError).
+    Returns the arrays by name.
+    """
+    if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
+        raise TypeError(f"{where}: state must be a dict of arrays by name, as state_dict() returns; got {type(state).__name__}")
+    missing = sorted(set(own) - set(state.keys()))
+    unexpected = sorted(set(state.keys()) - set(own))
+    if missing or unexpected:
+        raise KeyError(f"{where}: expected keys {sorted(own)}; missing {missing}, unexpected {unexpected}")
+    out = {}
+    for k in own:
+        v = np.asarray(state[k])
+        if v.dtype.kind != "f":
+            raise TypeError(f"{where}: {k!r} must hold floating-point numbers (weights are real numbers); got dtype {v.dtype}")
+        if v.shape != own[k].shape:
+            raise ValueError(f"{where}: {k!r} has shape {v.shape}, expected {own[k].shape}")
+        check_finite(v, repr(k), where)
+        out[k] = v
+    return out

@@ -28,6 +28,8 @@ from typing import Sequence, Union
 
 import numpy as np
 
+from . import _validate as V
+
 __all__ = [
     "DataFileError",
     "MNIST_SHA256",
@@ -291,8 +293,10 @@ def default_data_dir() -> Path:
     return _REPO_DATA_DIR
 
 
-def _resolve_dir(data_dir: PathLike | None) -> tuple[Path, str]:
+def _resolve_dir(data_dir: PathLike | None, where: str) -> tuple[Path, str]:
     """Return (absolute directory, description of where it came from)."""
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"{where}: data_dir must be a folder name (str or pathlib.Path) or None; got {type(data_dir).__name__}")
     if data_dir is not None:
         return Path(data_dir).expanduser().resolve(), "the data_dir argument"
     if os.environ.get(ENV_VAR):
@@ -385,7 +389,8 @@ def load_mnist(
         With ``download=True``, also raised if no mirror delivered a good
         copy of a missing file (see :func:`download_mnist`).
     """
-    directory, origin = _resolve_dir(data_dir)
+    directory, origin = _resolve_dir(data_dir, "load_mnist")
+    download = V.boolean(download, "download", "load_mnist")
     bases = list(MNIST_SHA256)
     found = {base: _find_file(directory, base) for base in bases}
     missing = [base for base, path in found.items() if path is None]
@@ -485,11 +490,20 @@ def download_mnist(
         failed.  Files downloaded successfully before that are kept.
     ValueError
         If ``mirrors`` is empty.
+    TypeError
+        If ``mirrors`` is not a sequence of URLs (a single URL must be in a list),
+        ``force`` not a bool, or ``data_dir`` not a folder name.
     """
-    directory, _ = _resolve_dir(data_dir)
+    where = "download_mnist"
+    directory, _ = _resolve_dir(data_dir, where)
+    force = V.boolean(force, "force", where)
+    if isinstance(mirrors, (str, bytes)) or not (mirrors is None or hasattr(mirrors, "__iter__")):
+        raise TypeError(f"{where}: mirrors must be a list of base URLs, e.g. [{DEFAULT_MIRRORS[0]!r}]; got {mirrors!r}")
     mirror_list = list(DEFAULT_MIRRORS if mirrors is None else mirrors)
+    if not all(isinstance(m, str) for m in mirror_list):
+        raise TypeError(f"{where}: mirrors must be a list of base URLs (str); got {mirror_list!r}")
     if not mirror_list:
-        raise ValueError("mirrors must contain at least one base URL")
+        raise ValueError(f"{where}: mirrors must contain at least one base URL")
     directory.mkdir(parents=True, exist_ok=True)
 
     for base in MNIST_SHA256:
@@ -600,7 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="base URL to try (repeatable; default: the public mirrors)",
     )
     args = parser.parse_args(argv)
-    directory, _ = _resolve_dir(args.dir)
+    directory, _ = _resolve_dir(args.dir, "python -m cnnlib.data")
 
     if args.command == "download":
         print(f"Downloading MNIST into {directory} ...")

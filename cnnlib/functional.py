@@ -88,8 +88,8 @@ def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int | s
     Raises
     ------
     ValueError
-        If a size is not a positive integer, padding is negative, or the kernel
-        is larger than the padded input.
+        If a size is not a positive integer, padding is negative or larger than
+        ``n + kernel_size``, or the kernel is larger than the padded input.
 
     Examples
     --------
@@ -101,6 +101,7 @@ def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int | s
     where = "conv_output_size"
     n_, k_, s_ = (positive_int(v, nm, where) for v, nm in ((n, "n"), (kernel_size, "kernel_size"), (stride, "stride")))
     (before, after), _ = V.resolve_padding(padding, (n_, 1), (k_, 1), (s_, 1), where)
+    V.check_padding_size(((before, after), (0, 0)), (n_, 1), (k_, 1), where, axes=("", ""))
     return V.output_length(n_, k_, s_, before + after, where)
 
 
@@ -122,6 +123,12 @@ def pad2d(x: Any, padding: Any, mode: PadMode = "zeros") -> np.ndarray:
     numpy.ndarray
         The padded array, ``(..., H + top + bottom, W + left + right)``.
 
+    Raises
+    ------
+    ValueError
+        If a padding is negative or more than twice the input's size along its
+        axis, or ``mode="edge"`` is asked to repeat the border of an empty array.
+
     Examples
     --------
     >>> pad2d([[1, 2], [4, 5]], 1)
@@ -135,7 +142,7 @@ def pad2d(x: Any, padding: Any, mode: PadMode = "zeros") -> np.ndarray:
     if x.ndim < 2:
         raise ValueError(f"{where}: expected x with at least 2 dimensions (..., H, W); got shape {x.shape}")
     mode = V.pad_mode(mode, where)
-    pads = V.explicit_pads(padding, where)
+    pads = V.pad2d_padding(padding, x.shape, mode, where)
     widths = [(0, 0)] * (x.ndim - 2) + [pads[0], pads[1]]
     return np.pad(x, widths, mode="constant" if mode == "zeros" else "edge")
 
@@ -233,7 +240,8 @@ def conv2d(
     ------
     ValueError
         Wrong number of dimensions, channel mismatch, a kernel larger than the
-        padded input, or NaN/inf in the inputs.
+        padded input, a padding larger than the input plus the kernel, or NaN/inf
+        in the inputs.
 
     Examples
     --------
@@ -415,12 +423,25 @@ def conv1d(x: Any, w: Any, b: Any = None, stride: int = 1, padding: int | str = 
             f"{where}: expected a signal (L,) with a kernel (k,), or x (N, C, L) with w (out, in, k); "
             f"got x {x.shape} and w {w.shape}"
         )
+    if x.ndim == 3 and x.shape[1] != w.shape[1]:
+        raise ValueError(f"{where}: x has {x.shape[1]} input channel(s) (x.shape = {x.shape}, (N, C, L)) but w expects {w.shape[1]}")
+    if min(x.shape) < 1 or min(w.shape) < 1:
+        raise ValueError(f"{where}: x and w must not be empty; got x {x.shape} and w {w.shape}")
+    V.check_finite(x, "x", where)
+    V.check_finite(w, "w", where)
     stride = positive_int(stride, "stride", where)
     if isinstance(padding, str):
-        pad = V.resolve_padding(padding, (1, x2.shape[-1]), (1, w2.shape[-1]), (1, stride), where)[1]
+        if padding not in ("valid", "same"):
+            raise ValueError(f"{where}: padding must be an integer >= 0, 'valid' or 'same'; got {padding!r}")
+        pad = V.resolve_padding(padding, (1, x.shape[-1]), (1, w.shape[-1]), (1, stride), where)[1]
     else:
-        pad = (padding, padding)
-    y = conv2d(x2, w2, b, stride=(1, stride), padding=((0, 0), pad), pad_mode=pad_mode)
+        pad = (V.integer(padding, "padding", where, minimum=0),) * 2
+    V.check_padding_size(((0, 0), pad), (1, x.shape[-1]), (1, w.shape[-1]), where, axes=("", ""))
+    V.output_length(x.shape[-1], w.shape[-1], stride, sum(pad), where)
+    x2, w2, b, stride2, pads, pad_mode, _ = _prepare_conv(x2, w2, b, (1, stride), ((0, 0), pad), pad_mode, where)
+    dtype = np.result_type(x2, w2)
+    y, _ = K.conv2d_forward(x2.astype(dtype, copy=False), w2.astype(dtype, copy=False), b, stride2, pads, pad_mode)
+    y = np.ascontiguousarray(y)
     return y[0, 0, 0] if x.ndim == 1 else y[:, :, 0, :]
 
 
@@ -699,13 +720,20 @@ def softmax(x: Any, axis: int = -1) -> np.ndarray:
     axis : int, default -1
         The axis that holds the classes.
 
+    Raises
+    ------
+    TypeError
+        If ``axis`` is not an int (``1.0`` is not).
+    ValueError
+        If ``axis`` is out of range, or ``x`` has no entries along it (no classes).
+
     Examples
     --------
     >>> softmax([2.0, 1.0, 0.1]).round(2)
     array([0.66, 0.24, 0.1 ])
     """
     x = finite_float_array(x, "x", "softmax")
-    axis = V.check_axis(x, axis, "softmax")
+    axis = V.class_axis(x, axis, "softmax")
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
@@ -721,10 +749,10 @@ def log_softmax(x: Any, axis: int = -1) -> np.ndarray:
     x : array_like
         Scores (logits).
     axis : int, default -1
-        The axis that holds the classes.
+        The axis that holds the classes; as in :func:`softmax`, it must exist and not be empty.
     """
     x = finite_float_array(x, "x", "log_softmax")
-    axis = V.check_axis(x, axis, "log_softmax")
+    axis = V.class_axis(x, axis, "log_softmax")
     return K.log_softmax(x, axis)
 
 
@@ -738,7 +766,8 @@ def flatten(x: Any, start_dim: int = 0) -> np.ndarray:
     ----------
     x : array_like
     start_dim : int, default 0
-        First axis to merge.
+        First axis to merge, in ``[0, x.ndim - 1]`` (TypeError if not an int,
+        ValueError if out of range).
 
     Examples
     --------
@@ -746,6 +775,8 @@ def flatten(x: Any, start_dim: int = 0) -> np.ndarray:
     array([1., 2., 3., 4., 5., 6., 7., 8., 9.])
     """
     x = as_float_array(x, "x", "flatten")
+    if not V.is_int(start_dim):
+        raise TypeError(f"flatten: start_dim must be an int; got {start_dim!r}")
     if not 0 <= start_dim <= max(x.ndim - 1, 0):
         raise ValueError(f"flatten: start_dim must be in [0, {max(x.ndim - 1, 0)}] for an input of shape {x.shape}; got {start_dim}")
-    return x.reshape(*x.shape[:start_dim], -1)  # (d0, ..., d_{s-1}, prod of the rest)
+    return x.reshape(*x.shape[:start_dim], int(np.prod(x.shape[start_dim:])))  # (d0, ..., d_{s-1}, prod of the rest)

@@ -11,11 +11,13 @@ differently), the two should agree to about 1e-8.
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
+from . import _validate as V
 from ._validate import as_float_array
 from .layers import Layer
 
@@ -26,20 +28,40 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
     """Central-difference gradient of a scalar function ``f`` at ``x``.
 
     ``x`` is perturbed in place, one element at a time, and restored afterwards.
+    Use float64: in float32 (MNIST's dtype, and the layers' default) both the
+    step and ``f`` are rounded to about 7 digits, and the result is typically
+    off by percents, so a float32 ``x`` gives a warning (as PyTorch's gradcheck
+    does). It is still computed in place, on ``x`` itself, since ``f`` may read
+    ``x`` through a closure (a layer's weights): convert the data or the layer
+    first, ``x.astype(np.float64)`` or ``layer.astype(np.float64)``.
 
     Parameters
     ----------
     f : callable
         Takes ``x`` (the same array object) and returns a float.
     x : numpy.ndarray
-        The point, preferably float64.
+        The point, float64 for a trustworthy result.
     eps : float, default 1e-6
-        The step.
+        The step, a finite number > 0.
 
     Returns
     -------
     numpy.ndarray
-        ``df/dx``, shaped like ``x``.
+        ``df/dx``, shaped like ``x``, as float64.
+
+    Raises
+    ------
+    TypeError
+        If ``f`` is not callable or does not return one real number, ``x`` is not
+        a floating-point NumPy array, or ``eps`` is not a real number.
+    ValueError
+        If ``x`` is not contiguous, ``eps`` is not > 0 and finite, or ``f`` returns
+        NaN or infinity at a perturbed point.
+
+    Warns
+    -----
+    UserWarning
+        If ``x`` has fewer than 64 bits per number (float32 or float16).
 
     Examples
     --------
@@ -47,21 +69,49 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
     >>> numerical_gradient(lambda v: float((v ** 2).sum()), x).round(6)
     array([2., 4.])
     """
+    where = "numerical_gradient"
+    if not callable(f):
+        raise TypeError(f"{where}: f must be a function of x returning a number (the loss); got {type(f).__name__}")
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError("numerical_gradient: x must be a floating-point numpy array (it is perturbed in place)")
+        raise TypeError(f"{where}: x must be a floating-point numpy array (it is perturbed in place); got "
+                        + (f"dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__))
+    eps = V.real_number(eps, "eps", where, low=0.0, low_open=True)
+    if x.dtype.itemsize < 8:
+        warnings.warn(
+            f"{where}: x is {x.dtype}, which keeps about {np.finfo(x.dtype).precision} significant digits; "
+            "finite differences of it are typically off by percents. Use float64 "
+            "(x.astype(np.float64), layer.astype(np.float64)) for a gradient check.",
+            UserWarning,
+            stacklevel=2,
+        )
     grad = np.zeros_like(x, dtype=np.float64)
     flat = x.reshape(-1)  # a view: writing to it changes x
     if flat.base is not x and not np.shares_memory(flat, x):
-        raise ValueError("numerical_gradient: x must be contiguous so that it can be perturbed in place")
+        raise ValueError(f"{where}: x must be contiguous so that it can be perturbed in place")
     for i in range(flat.size):
         old = flat[i]
         flat[i] = old + eps
-        plus = float(f(x))
+        plus = _value(f(x), where, i, "+")
         flat[i] = old - eps
-        minus = float(f(x))
+        minus = _value(f(x), where, i, "-")
         flat[i] = old
         grad.reshape(-1)[i] = (plus - minus) / (2 * eps)
     return grad
+
+
+def _value(out: Any, where: str, i: int, sign: str) -> float:
+    """What ``f`` returned, as a float: one finite real number."""
+    if isinstance(out, float):  # the usual case, fast
+        value = out
+    else:
+        a = np.asarray(out)
+        if a.size != 1 or a.dtype.kind not in "fiu":
+            raise TypeError(f"{where}: f must return one real number (the loss); got {type(out).__name__}"
+                            + (f" of shape {a.shape}" if a.ndim else f" {out!r}"))
+        value = float(a.reshape(()))
+    if not np.isfinite(value):
+        raise ValueError(f"{where}: f returned {value} at x.flat[{i}] {sign} eps; it must be finite near x")
+    return value
 
 
 def relative_error(a: Any, b: Any, floor: float = 0.0) -> float:
@@ -77,15 +127,22 @@ def relative_error(a: Any, b: Any, floor: float = 0.0) -> float:
         Smallest scale to divide by. A gradient that is truly zero (say, a bias
         followed by batch normalization) is computed as rounding noise, about
         1e-16 analytically and 1e-10 numerically; dividing that noise by its
-        own size would report an error of 1.
+        own size would report an error of 1. A finite number >= 0.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``a`` or ``b`` is not real numbers, their shapes differ, or ``floor`` is
+        not a finite number >= 0.
 
     Examples
     --------
     >>> round(relative_error([1.0, 2.0], [1.0, 2.000002]), 9)
     1e-06
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    a = as_float_array(a, "a", "relative_error").astype(np.float64, copy=False)
+    b = as_float_array(b, "b", "relative_error").astype(np.float64, copy=False)
+    floor = V.real_number(floor, "floor", "relative_error", low=0.0)
     if a.shape != b.shape:
         raise ValueError(f"relative_error: shapes differ, {a.shape} vs {b.shape}")
     if a.size == 0:
@@ -157,6 +214,13 @@ def gradcheck(
     GradcheckResult
         Its ``errors`` dict has ``"x"`` and one entry per parameter.
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``layer`` is not a Layer, ``training`` not a bool, ``eps`` not a
+        finite number > 0, ``seed`` not None or an integer >= 0, or ``dy`` not
+        shaped like the output.
+
     Examples
     --------
     >>> from cnnlib.layers import Conv2d
@@ -164,8 +228,13 @@ def gradcheck(
     >>> gradcheck(Conv2d(3, 2, 3, stride=2, padding=1, seed=0), x).passed(1e-6)
     True
     """
+    where = "gradcheck"
+    V.model(layer, where, "layer")
+    training = V.boolean(training, "training", where)
+    eps = V.real_number(eps, "eps", where, low=0.0, low_open=True)
+    seed = V.seed(seed, where)
     base = copy.deepcopy(layer).astype(np.float64)
-    x = np.array(as_float_array(x, "x", "gradcheck"), dtype=np.float64, copy=True)
+    x = np.array(as_float_array(x, "x", where), dtype=np.float64, copy=True)
 
     def run(inp: np.ndarray) -> np.ndarray:
         return copy.deepcopy(base).forward(inp, training=training)
@@ -173,7 +242,7 @@ def gradcheck(
     y = run(x)
     if dy is None:
         dy = np.random.default_rng(seed).normal(size=y.shape)
-    dy = np.asarray(dy, dtype=np.float64)
+    dy = as_float_array(dy, "dy", where).astype(np.float64, copy=False)
     if dy.shape != y.shape:
         raise ValueError(f"gradcheck: dy must have the output's shape {y.shape}; got {dy.shape}")
 

@@ -121,7 +121,12 @@ class Layer:
 
     # -- the interface every layer implements ---------------------------------------
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        """Compute the output for input ``x`` (remembering what backward needs)."""
+        """Compute the output for input ``x`` (remembering what backward needs).
+
+        ``training`` must be True or False (a TypeError otherwise: the string
+        ``"False"`` would count as true). A batch of no examples, ``(0, ...)``,
+        gives an empty output, except in batch normalisation's training mode.
+        """
         raise NotImplementedError
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
@@ -153,34 +158,32 @@ class Layer:
         return {k: v.copy() for k, v in {**self.params, **self.buffers}.items()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy arrays from ``state`` into this layer; names and shapes must match exactly."""
+        """Copy arrays from ``state`` into this layer; names and shapes must match exactly.
+
+        Every array is checked first (names, shapes, real floating-point numbers,
+        finite), so a state that does not fit raises KeyError, ValueError or
+        TypeError and changes nothing.
+        """
         own = {**self.params, **self.buffers}
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        if missing or unexpected:
-            raise KeyError(
-                f"{type(self).__name__}.load_state_dict: expected keys {sorted(own)}; "
-                f"missing {missing}, unexpected {unexpected}"
-            )
-        for k, v in state.items():
-            v = np.asarray(v)
-            if v.shape != own[k].shape:
-                raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: {k!r} has shape {v.shape}, expected {own[k].shape}"
-                )
+        for k, v in V.state_arrays(state, own, f"{type(self).__name__}.load_state_dict").items():
             own[k][...] = v  # in place, so optimizers keep pointing at the same arrays
 
     def astype(self, dtype: Any) -> "Layer":
-        """Convert parameters and buffers to ``dtype`` (e.g. float64 for gradient checks); returns self."""
+        """Convert parameters and buffers to ``dtype`` (e.g. float64 for gradient checks); returns self.
+
+        ``dtype`` must be a floating-point dtype (TypeError otherwise).
+        """
+        dtype = V.float_dtype(dtype, f"{type(self).__name__}.astype")
         for d in (self.params, self.buffers):
             for k in d:
                 d[k] = d[k].astype(dtype)
         self.grads = {}
         return self
 
-    def _input(self, x: Any, ndims: tuple[int, ...] | None = None, layout: str = "") -> np.ndarray:
-        """Convert ``x`` to floats, check its number of dimensions (unless ``ndims`` is None) and that it is finite."""
+    def _input(self, x: Any, training: Any, ndims: tuple[int, ...] | None = None, layout: str = "") -> np.ndarray:
+        """Check ``training`` is a bool; convert ``x`` to floats, check its number of dimensions (unless ``ndims`` is None) and that it is finite."""
         where = f"{type(self).__name__}.forward"
+        V.boolean(training, "training", where)
         x = as_float_array(x, "x", where)
         if ndims is not None:
             check_ndim(x, ndims, "x", where, layout)
@@ -252,7 +255,7 @@ class Conv2d(Layer):
         self.stride = pair(stride, "stride", where)
         self.padding = V.padding_spec(padding, where)
         self.pad_mode = V.pad_mode(pad_mode, where)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(V.seed(seed, where))
         fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
         bound = 1.0 / np.sqrt(fan_in)
         self.params["W"] = _uniform(rng, bound, (self.out_channels, self.in_channels, *self.kernel_size))
@@ -260,7 +263,7 @@ class Conv2d(Layer):
         self._cache = None
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = self._input(x, (4,), "(N, C, H, W)")
+        x = self._input(x, training, (4,), "(N, C, H, W)")
         W, b = self.params["W"], self.params["b"]
         if x.shape[1] != self.in_channels:
             raise ValueError(
@@ -314,14 +317,14 @@ class Linear(Layer):
         super().__init__()
         self.in_features = positive_int(in_features, "in_features", "Linear")
         self.out_features = positive_int(out_features, "out_features", "Linear")
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(V.seed(seed, "Linear"))
         bound = 1.0 / np.sqrt(self.in_features)
         self.params["W"] = _uniform(rng, bound, (self.out_features, self.in_features))
         self.params["b"] = _uniform(rng, bound, (self.out_features,))
         self._cache = None
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = self._input(x, (2,), "(N, in_features)")
+        x = self._input(x, training, (2,), "(N, in_features)")
         if x.shape[1] != self.in_features:
             raise ValueError(
                 f"Linear.forward: this layer expects {self.in_features} input features, but x has "
@@ -351,14 +354,8 @@ class _BatchNorm(Layer):
         super().__init__()
         name = type(self).__name__
         self.num_features = positive_int(num_features, "num_features", name)
-        eps = real_number(eps, "eps", name)
-        momentum = real_number(momentum, "momentum", name)
-        if not eps > 0:
-            raise ValueError(f"{name}: eps must be > 0; got {eps!r}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{name}: momentum must be in [0, 1]; got {momentum!r}")
-        self.eps = float(eps)
-        self.momentum = float(momentum)
+        self.eps = real_number(eps, "eps", name, low=0.0, low_open=True)
+        self.momentum = real_number(momentum, "momentum", name, low=0.0, high=1.0)
         self.params["gamma"] = np.ones(self.num_features, dtype=DEFAULT_DTYPE)
         self.params["beta"] = np.zeros(self.num_features, dtype=DEFAULT_DTYPE)
         self.buffers["running_mean"] = np.zeros(self.num_features, dtype=DEFAULT_DTYPE)
@@ -377,7 +374,7 @@ class _BatchNorm(Layer):
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         name = type(self).__name__
-        x = self._input(x, self._ndims, self._layout)
+        x = self._input(x, training, self._ndims, self._layout)
         if x.shape[1] != self.num_features:
             raise ValueError(
                 f"{name}.forward: this layer normalises {self.num_features} channel(s), "
@@ -389,7 +386,7 @@ class _BatchNorm(Layer):
         m = x.size // self.num_features  # values per channel
         if training:
             if m < 2:
-                raise ValueError(
+                raise V.SmallBatchError(
                     f"{name}.forward: training needs more than 1 value per channel to compute a variance; "
                     f"got x of shape {x.shape}. Use a larger batch, or training=False."
                 )
@@ -451,6 +448,10 @@ class BatchNorm1d(_BatchNorm):
         Added to the variance before the square root.
     momentum : float, default 0.1
         Weight of the newest batch in the running estimates.
+
+    In training mode a channel needs more than one value: a batch ``(1, C)``
+    raises ValueError (with :func:`~cnnlib.training.fit`, ``drop_last=True``
+    leaves out a last batch of one example).
     """
 
     _ndims = (2, 3)
@@ -485,8 +486,8 @@ class _Pool(Layer):
         self.padding = V.pool_padding(padding, self.kernel_size, name)
         self._cache = None
 
-    def _prepare(self, x: Any) -> tuple[np.ndarray, tuple[int, int]]:
-        x = self._input(x, (4,), "(N, C, H, W)")
+    def _prepare(self, x: Any, training: Any) -> tuple[np.ndarray, tuple[int, int]]:
+        x = self._input(x, training, (4,), "(N, C, H, W)")
         *_, out_hw = V.pool_arguments(x.shape, self.kernel_size, self.stride, self.padding, f"{type(self).__name__}.forward")
         return x, out_hw
 
@@ -509,7 +510,7 @@ class MaxPool2d(_Pool):
     """
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x, out_hw = self._prepare(x)
+        x, out_hw = self._prepare(x, training)
         # y = the largest value of each window; `record` says which input won it
         y, record = K.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding, out_hw)
         self._cache = (x, y, record)
@@ -534,7 +535,7 @@ class AvgPool2d(_Pool):
     """
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x, out_hw = self._prepare(x)
+        x, out_hw = self._prepare(x, training)
         self._cache = (x.shape, (*x.shape[:2], *out_hw))
         return K.avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding, out_hw)  # mean of each window
 
@@ -548,15 +549,15 @@ class AvgPool2d(_Pool):
 class _Activation(Layer):
     """Elementwise layers: any input shape, output shaped like the input."""
 
-    def _prepare(self, x: Any) -> np.ndarray:
-        return self._input(x)
+    def _prepare(self, x: Any, training: Any) -> np.ndarray:
+        return self._input(x, training)
 
 
 class ReLU(_Activation):
     """``max(0, x)`` elementwise; its gradient is 1 where x > 0 and 0 elsewhere (also at 0, as in PyTorch)."""
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = self._prepare(x)
+        x = self._prepare(x, training)
         y, mask = K.relu_forward(x)  # y = max(0, x), mask = (x > 0)
         self._cache = mask
         return y
@@ -586,7 +587,7 @@ class LeakyReLU(_Activation):
         self._cache = None
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = self._prepare(x)
+        x = self._prepare(x, training)
         slope = np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype)  # dy/dx, elementwise
         self._cache = slope
         return x * slope
@@ -604,7 +605,7 @@ class Sigmoid(_Activation):
     """Logistic sigmoid elementwise; its gradient is ``s * (1 - s)``, at most 0.25."""
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = self._prepare(x)
+        x = self._prepare(x, training)
         s = 0.5 * (1.0 + np.tanh(0.5 * x))
         self._cache = s
         return s
@@ -619,7 +620,7 @@ class Tanh(_Activation):
     """Hyperbolic tangent elementwise; its gradient is ``1 - tanh(x)**2``."""
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = self._prepare(x)
+        x = self._prepare(x, training)
         t = np.tanh(x)
         self._cache = t
         return t
@@ -634,11 +635,11 @@ class Flatten(Layer):
     """Reshape ``(N, C, H, W)`` (or any ``(N, ...)``) to ``(N, C*H*W)``, keeping the batch axis."""
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = self._input(x)
+        x = self._input(x, training)
         if x.ndim < 2:
             raise ValueError(f"Flatten.forward: expected x with a batch axis, (N, ...); got shape {x.shape}")
         self._cache = x.shape
-        return x.reshape(x.shape[0], -1)  # (N, C, H, W) -> (N, C*H*W)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))  # (N, C, H, W) -> (N, C*H*W), also for N = 0
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         shape = self._cached()
@@ -663,15 +664,12 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
         super().__init__()
-        p = real_number(p, "p", "Dropout")
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1]; got {p!r}")
-        self.p = p
-        self.rng = np.random.default_rng(seed)
+        self.p = real_number(p, "p", "Dropout", low=0.0, high=1.0, what="a probability")
+        self.rng = np.random.default_rng(V.seed(seed, "Dropout"))
         self._cache = None
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = self._input(x)
+        x = self._input(x, training)
         if not training or self.p == 0.0:
             self._cache = np.ones((), dtype=x.dtype)
             self._shape = x.shape
@@ -690,31 +688,6 @@ class Dropout(Layer):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
-
-
-def layers_with_positions(layer: Layer) -> list[tuple[str, Layer]]:
-    """The layers a model is made of, with their positions (``"3"``, or ``"1.0"`` inside a nested Sequential)."""
-    if not isinstance(layer, Sequential):
-        return [("", layer)]
-    out = []
-    for i, inner in enumerate(layer.layers):
-        out.append((str(i), inner))
-        if isinstance(inner, Sequential):
-            out += [(f"{i}.{pos}", leaf) for pos, leaf in layers_with_positions(inner)]
-    return out
-
-
-def check_each_layer_once(model: Layer) -> None:
-    """Raise ValueError if one layer object appears at two positions of ``model`` (see :class:`Sequential`)."""
-    seen: dict[int, str] = {}
-    for pos, layer in layers_with_positions(model):
-        if id(layer) in seen:
-            raise ValueError(
-                f"Sequential: the same {layer!r} object is used at positions {seen[id(layer)]} and {pos}. "
-                f"A cnnlib layer remembers one forward pass for its backward pass, so each position needs "
-                f"a layer of its own: write {type(layer).__name__}(...) once per position instead of reusing one object."
-            )
-        seen[id(layer)] = pos
 
 
 class Sequential(Layer):
@@ -755,10 +728,11 @@ class Sequential(Layer):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: argument {i} must be a Layer; got {type(layer).__name__}")
         self.layers = list(layers)
-        check_each_layer_once(self)
+        V.each_layer_once(self)
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """Run the layers in order: each one's output is the next one's input."""
+        V.boolean(training, "training", "Sequential.forward")
         for layer in self.layers:
             x = layer.forward(x, training=training)
         return x
@@ -822,7 +796,7 @@ class Sequential(Layer):
 
         Runs a forward pass on zeros in inference mode (running statistics are not changed).
         """
-        x = np.zeros(input_shape, dtype=DEFAULT_DTYPE)
+        x = np.zeros(V.shape(input_shape, "input_shape", "Sequential.summary"), dtype=DEFAULT_DTYPE)
         rows = [("layer", "output shape", "parameters")]
         for i, layer in enumerate(self.layers):
             x = layer.forward(x, training=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validate as V
 from .layers import BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 
 __all__ = ["mnist_cnn"]
@@ -26,8 +27,17 @@ def mnist_cnn(channels: tuple[int, int] = (16, 32), seed: int | None = 0) -> Seq
     Returns
     -------
     Sequential
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``channels`` is not a pair of positive integers, or ``seed`` not None or an integer >= 0.
     """
-    c1, c2 = channels
+    where = "mnist_cnn"
+    if not isinstance(channels, (tuple, list)) or len(channels) != 2:
+        raise TypeError(f"{where}: channels must be a pair (c1, c2) of filter counts, e.g. (16, 32); got {channels!r}")
+    c1, c2 = (V.positive_int(c, f"channels[{i}]", where) for i, c in enumerate(channels))
+    seed = V.seed(seed, where)
     s = np.random.SeedSequence(seed).generate_state(3) if seed is not None else [None] * 3
     return Sequential(
         Conv2d(1, c1, 3, padding=1, seed=int(s[0]) if seed is not None else None),

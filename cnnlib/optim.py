@@ -12,6 +12,7 @@ from typing import Iterable, Union
 
 import numpy as np
 
+from . import _validate as V
 from .layers import Layer, Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam", "lr_at"]
@@ -27,12 +28,24 @@ class Optimizer:
     params : Layer or iterable of Parameter
         The model, or ``model.parameters()``.
     lr : float
-        Learning rate.
+        Learning rate, a finite number > 0 (also when set later: ``opt.lr = 0.01``).
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is not a model or its parameters, or a number is not a real
+        number (a bool or a string such as ``"0.1"`` is refused; NumPy numbers are fine).
+    ValueError
+        If there is nothing to optimise, or a number is out of range, NaN or infinite.
     """
 
     def __init__(self, params: Params, lr: float) -> None:
         if isinstance(params, Layer):
             params = params.parameters()
+        elif isinstance(params, (str, bytes)) or not hasattr(params, "__iter__"):
+            raise TypeError(
+                f"{type(self).__name__}: params must be a model or model.parameters(); got {type(params).__name__}"
+            )
         self.params: list[Parameter] = []
         taken: set[tuple[int, str]] = set()
         for p in params:
@@ -45,10 +58,17 @@ class Optimizer:
                 self.params.append(p)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got no parameters to optimise")
-        if not (isinstance(lr, (int, float)) and lr > 0 and np.isfinite(lr)):
-            raise ValueError(f"{type(self).__name__}: lr must be a positive number; got {lr!r}")
-        self.lr = float(lr)
+        self.lr = lr
         self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
+
+    @property
+    def lr(self) -> float:
+        """The learning rate; setting it checks it is a finite number > 0 (a negative one would climb the loss)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = V.learning_rate(value, type(self).__name__)
 
     def zero_grad(self) -> None:
         """Set every gradient to zero (backward overwrites them anyway)."""
@@ -61,7 +81,10 @@ class Optimizer:
         for p, state in zip(self.params, self.state):
             g = p.grad
             if g is None:
-                raise RuntimeError(f"{type(self).__name__}.step: parameter {p.name} has no gradient; call backward first")
+                raise RuntimeError(
+                    f"{type(self).__name__}.step: parameter {p.name} has no gradient; call backward first "
+                    "(if you did, this optimizer was built for another model's parameters)"
+                )
             if g.shape != p.value.shape:
                 raise ValueError(f"{type(self).__name__}.step: gradient of {p.name} has shape {g.shape}, expected {p.value.shape}")
             out.append((p.value, g, state))
@@ -84,20 +107,20 @@ class SGD(Optimizer):
     params : Layer or iterable of Parameter
         The model, or ``model.parameters()``.
     lr : float
-        Learning rate.
+        Learning rate, > 0.
     momentum : float, default 0.0
+        In [0, 1).
     weight_decay : float, default 0.0
-        L2 penalty coefficient.
+        L2 penalty coefficient, >= 0.
+
+    Every number must be finite, and a real number (NumPy's too, not a bool or
+    a string): otherwise TypeError or ValueError, naming the argument.
     """
 
     def __init__(self, params: Params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"SGD: momentum must be in [0, 1); got {momentum!r}")
-        if weight_decay < 0:
-            raise ValueError(f"SGD: weight_decay must be >= 0; got {weight_decay!r}")
-        self.momentum = float(momentum)
-        self.weight_decay = float(weight_decay)
+        self.momentum = V.real_number(momentum, "momentum", "SGD", low=0.0, high=1.0, high_open=True)
+        self.weight_decay = V.real_number(weight_decay, "weight_decay", "SGD", low=0.0)
 
     def step(self) -> None:
         for w, g, state in self._grads():
@@ -124,10 +147,16 @@ class Adam(Optimizer):
     ----------
     params : Layer or iterable of Parameter
     lr : float, default 1e-3
+        > 0.
     betas : (float, float), default (0.9, 0.999)
+        Each in [0, 1).
     eps : float, default 1e-8
+        > 0 (an infinite eps would freeze the weights).
     weight_decay : float, default 0.0
-        L2 penalty added to the gradient (not decoupled, as in ``torch.optim.Adam``).
+        L2 penalty added to the gradient (not decoupled, as in ``torch.optim.Adam``), >= 0.
+
+    Every number must be finite, and a real number (NumPy's too, not a bool or
+    a string): otherwise TypeError or ValueError, naming the argument.
     """
 
     def __init__(
@@ -139,16 +168,11 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        b1, b2 = betas
-        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-            raise ValueError(f"Adam: betas must be in [0, 1); got {betas!r}")
-        if not eps > 0:
-            raise ValueError(f"Adam: eps must be > 0; got {eps!r}")
-        if weight_decay < 0:
-            raise ValueError(f"Adam: weight_decay must be >= 0; got {weight_decay!r}")
-        self.betas = (float(b1), float(b2))
-        self.eps = float(eps)
-        self.weight_decay = float(weight_decay)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"Adam: betas must be a pair (beta1, beta2), e.g. (0.9, 0.999); got {betas!r}")
+        self.betas = tuple(V.real_number(b, f"betas[{i}]", "Adam", low=0.0, high=1.0, high_open=True) for i, b in enumerate(betas))
+        self.eps = V.real_number(eps, "eps", "Adam", low=0.0, low_open=True)
+        self.weight_decay = V.real_number(weight_decay, "weight_decay", "Adam", low=0.0)
         self.t = 0
 
     def step(self) -> None:
@@ -205,11 +229,21 @@ def lr_at(epoch: int, epochs: int, lr: float) -> float:
     -------
     float
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``epoch`` is not in ``[0, epochs - 1]``, or ``lr`` is not a finite number > 0.
+
     Examples
     --------
     >>> [round(lr_at(e, 3, 1.0), 3) for e in range(3)]
     [1.0, 0.525, 0.05]
     """
+    epochs = V.positive_int(epochs, "epochs", "lr_at")
+    epoch = V.integer(epoch, "epoch", "lr_at", minimum=0)
+    if epoch >= epochs:
+        raise ValueError(f"lr_at: epoch must be in [0, {epochs - 1}] for epochs={epochs} (epochs count from 0); got {epoch}")
+    lr = V.learning_rate(lr, "lr_at")
     if epochs == 1:
         return lr
     return float(lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * epoch / (epochs - 1)))))
