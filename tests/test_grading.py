@@ -335,7 +335,8 @@ def test_a_zip_of_submissions_is_graded_like_a_folder(tmp_path):
 
 
 def test_a_submission_that_rewrites_the_library_cannot_help_the_next_one(tmp_path):
-    """One submission writes into its kernel's cnnlib and into the installed one; the next is graded as usual."""
+    """One submission writes into its kernel's cnnlib and into the installed one; the next is graded as usual,
+    and the one that wrote is flagged (the test puts the file back)."""
     target = PACKAGE / "checks" / "pooling.py"
     original = target.read_bytes()
     attack = (
@@ -356,8 +357,8 @@ def test_a_submission_that_rewrites_the_library_cannot_help_the_next_one(tmp_pat
         by_name = {Path(g.path).name: g for g in grades}
         assert statuses(by_name["b_05_pooling.ipynb"])["avg_pool2d"] == "failed"
         assert by_name["a_05_pooling.ipynb"].all_passed
-        assert "the installed cnnlib was changed" in by_name["a_05_pooling.ipynb"].problem
-        assert target.read_bytes() == original  # put back by the grader
+        assert "the installed cnnlib changed while this submission ran (checks/pooling.py)" in by_name["a_05_pooling.ipynb"].problem
+        assert "installed cnnlib" not in by_name["b_05_pooling.ipynb"].problem  # flagged once, on the one that did it
     finally:
         target.write_bytes(original)
 

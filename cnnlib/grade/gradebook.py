@@ -1,9 +1,12 @@
 """Grading a class: a folder (or zip) of submissions, each in isolation, several at once, into a CSV gradebook.
 
 Each submission is graded in a folder of its own with a private copy of the cnnlib
-package the grader took when it started, so nothing a submission writes reaches
-the next one. The installed package is compared with that snapshot after every
-submission: a submission that changed it is flagged and the files are put back.
+package the grader took when it started, and the checks run in the grader's process,
+imported before any submission ran: nothing a submission writes, to its copy or to the
+installed package, reaches another submission's grade. The installed package is
+compared after every submission with what it was before: a submission that changed it
+gets a row that says so (the files are not put back: the grader cannot tell a
+student's write from an instructor's edit).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any, Callable, Sequence
 
 from ._grader import PACKAGE, NotebookGrade, grade_notebook, snapshot_package
 
-__all__ = ["collect", "grade_many", "write_gradebook", "restore_package"]
+__all__ = ["collect", "grade_many", "write_gradebook", "package_changes"]
 
 
 def collect(paths: Sequence[str | os.PathLike], scratch: Path) -> list[Path]:
@@ -47,20 +50,10 @@ def _hidden(rel: Path) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in rel.parts)
 
 
-def restore_package(snapshot: dict[str, bytes]) -> list[str]:
-    """Put the installed cnnlib package back as in ``snapshot``; return the files that had changed."""
-    changed = []
-    current = {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-    for rel in sorted(current - set(snapshot)):
-        (PACKAGE / rel).unlink(missing_ok=True)
-        changed.append(rel)
-    for rel, data in snapshot.items():
-        target = PACKAGE / rel
-        if not target.is_file() or target.read_bytes() != data:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            changed.append(rel)
-    return changed
+def package_changes(snapshot: dict[str, bytes]) -> list[str]:
+    """The files of the installed cnnlib package that differ from ``snapshot`` (changed, added or removed)."""
+    current = snapshot_package()
+    return sorted(rel for rel in set(current) | set(snapshot) if current.get(rel) != snapshot.get(rel))
 
 
 def grade_many(
@@ -75,7 +68,8 @@ def grade_many(
 
     ``options`` go to :func:`~cnnlib.grade.grade_notebook`. The grades come back in the order of ``paths``.
     """
-    snapshot = snapshot_package()
+    snapshot = snapshot_package()  # what every kernel gets, whatever happens to the installed files later
+    baseline = dict(snapshot)
     jobs = jobs or max(1, os.cpu_count() or 1)
 
     def one(path: Path) -> NotebookGrade:
@@ -95,11 +89,12 @@ def grade_many(
         for fut in as_completed(futures):
             i = futures[fut]
             grade = fut.result()
-            tampered = restore_package(snapshot)
-            if tampered:  # with several at once, every submission running now is suspect; flag this one
+            changed = package_changes(baseline)
+            if changed:  # harmless to the grades (each kernel has its own copy), but the instructor must know
                 grade.problem = (grade.problem + "; " if grade.problem else "") + (
-                    "the installed cnnlib was changed while this submission ran (" + ", ".join(tampered[:3])
-                    + "); it was put back")
+                    "the installed cnnlib changed while this submission ran (" + ", ".join(changed[:3])
+                    + (", ..." if len(changed) > 3 else "") + "); reinstall it or `git checkout cnnlib/` before using it")
+                baseline = snapshot_package()
             grades[i] = grade
             if on_grade is not None:
                 on_grade(grade)
