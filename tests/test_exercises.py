@@ -197,7 +197,7 @@ def test_stubs_exit_one(graded):
 def test_mnist_solution_beats_the_target():
     """Trains the solution network on all 60,000 images (about 1.5-3 minutes on 2 cores)."""
     start = time.perf_counter()
-    g = grade_notebook(SOLUTIONS / MNIST, timeout=3600)
+    g = grade_notebook(SOLUTIONS / MNIST, cell_timeout=3600, notebook_timeout=3600)
     elapsed = time.perf_counter() - start
     assert not g.problem and not g.cell_errors, g
     [ex] = g.exercises
