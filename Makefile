@@ -122,7 +122,7 @@ lock: $(UV)
 test-latest:
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
-	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip setuptools
 	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[browser]'
 	$(LATEST)/bin/python tools/lockfile.py drift
 	$(LATEST)/bin/python -m pytest -p no:cacheprovider $(NBVAL) $(PYTEST_ARGS)
