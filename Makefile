@@ -1,42 +1,69 @@
-# The two commands of the README's quick start:
-#   make lab   - set everything up, then open the course in JupyterLab
-#                (notebooks/ and exercises/ are both in its file browser)
+# The commands of the README's quick start:
+#   make lab   - set everything up, copy the course into work/ (your working folder, never overwritten),
+#                then open it in JupyterLab with the course's notebooks trusted
 #   make test  - set everything up, then run every check
+#   make grade NB=exercises/05_pooling.ipynb - grade an exercise notebook (your copy in work/ if you have one)
+#   make work  - copy notebooks/ and exercises/ into work/ (files you already have there are kept)
 #   make browser-setup - also install Debian's chromium (needs root or sudo) for the browser test;
 #                without a Chromium make test reports that test as skipped. .ci/run runs it before make test.
-# make test installs Playwright (the optional extra "browser", from PyPI) itself.
-# Both create a virtual environment in .venv (override with VENV=...) and install
-# the course into it; the install is redone only when pyproject.toml changes.
+#   make lock  - re-resolve requirements/lock.txt (and browser.txt) after a change of pyproject.toml;
+#                make lock UPGRADE=1 moves every pin to the newest release
+#   make test-latest - the tests in a throwaway environment of the newest releases (not part of make test)
+# Both lab and test create a virtual environment in .venv (override with VENV=...) and install into it the
+# exact versions of requirements/lock.txt (hash-checked), then cnnlib itself; the install is redone only when
+# the lock or pyproject.toml changes. make test also installs Playwright, from requirements/browser.txt.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BROWSER_STAMP := $(VENV)/.installed-browser
+LOCK   := requirements/lock.txt
+BROWSER_LOCK := requirements/browser.txt
 # The Chromium the browser test drives (tests/test_browser.py also looks for chromium on the PATH).
 CHROMIUM ?= /usr/bin/chromium
 # JupyterLab refuses to start as root (containers, CI) unless told it may.
 LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
+# The page make lab opens: the first course notebook, in your working copy.
+LAB_START ?= /lab/tree/work/notebooks/01_why_convolutions.ipynb
+# The course's own notebooks, trusted by make lab so that their stored widgets, HTML and progress bars show
+# before a cell is run. jupyter trust records a signature of each notebook's contents in your Jupyter data
+# folder (`jupyter --data-dir`), not in the notebook, so no tracked file changes; your unchanged copies in
+# work/ have the same contents and so are trusted too, and JupyterLab signs the notebooks you save.
+TRUSTED = $(wildcard notebooks/*.ipynb exercises/*.ipynb exercises/solutions/*.ipynb)
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k conv -x"
 PYTEST_ARGS ?=
 # nbval checks every notebook in notebooks/ cell by cell against its stored outputs
-# (strict mode), in this environment, after masking what varies between runs.
-NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg --durations=10
+# (strict mode), in this environment, after masking what varies between runs. notebooks/conftest.py
+# makes it read the kernel's output while a cell runs, so a slow kernel cannot lose any; the timeouts
+# are generous for a busy machine (kernel start-up, and a cell: notebook 10 trains for minutes).
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg \
+         --nbval-kernel-startup-timeout 180 --nbval-cell-timeout 3600 --durations=10
+# make grade: the notebook(s) to grade, and the grader's options (a score below full is not a make error).
+NB ?=
+GRADE_FLAGS ?= --exit-zero
+# make lock: uv (from PyPI, in build/tools) resolves pyproject.toml for every platform, Python 3.11 and newer.
+UV_VERSION ?= 0.13.9
+UV := build/tools/bin/uv
+LOCK_FLAGS = --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock' --quiet \
+             $(if $(UPGRADE),--upgrade,)
+# make test-latest: its throwaway environment.
+LATEST ?= build/latest
 
-.PHONY: lab test setup browser-setup train clean
+.PHONY: lab test setup browser-setup work trust grade lock test-latest train clean
 
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version' 
+$(STAMP): pyproject.toml $(LOCK)
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 setup: $(STAMP)
 
 # Playwright from PyPI drives Debian's chromium package; Playwright's own browser download is never used.
-$(BROWSER_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[browser]'
+$(BROWSER_STAMP): $(STAMP) $(BROWSER_LOCK)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(BROWSER_LOCK)
 	@touch $(BROWSER_STAMP)
 
 browser-setup: $(BROWSER_STAMP)
@@ -56,14 +83,52 @@ browser-setup: $(BROWSER_STAMP)
 	         "run 'apt-get install chromium' as root (or set CNNLIB_CHROMIUM to a Chromium executable)" >&2; exit 1; \
 	fi
 
-lab: setup
-	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks/README.md
+# Your working folder: copies of notebooks/ and exercises/ in work/ (git-ignored), so that `git pull` of course
+# updates never meets your own changes. Files already in work/ are kept; make work FORCE=1 replaces them.
+work:
+	@$(PYTHON) tools/work.py $(if $(FORCE),--force,)
+
+trust:
+	@$(BIN)/jupyter trust $(TRUSTED) >/dev/null
+	@echo "trust: $(words $(TRUSTED)) course notebooks trusted (signatures in $$($(BIN)/jupyter --data-dir))"
+
+# (trust needs the environment: lab sets it up first; tests/test_browser.py runs make trust with its own BIN.)
+lab: setup work trust
+	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=. --LabApp.default_url=$(LAB_START)
+
+grade: setup
+	@if [ -z "$(NB)" ]; then echo "usage: make grade NB=exercises/05_pooling.ipynb (a notebook or a folder)" >&2; exit 2; fi
+	@set --; for nb in $(NB); do \
+	    if [ -e "work/$$nb" ]; then nb="work/$$nb"; fi; set -- "$$@" "$$nb"; \
+	done; \
+	echo "$(BIN)/python -m cnnlib.grade $(GRADE_FLAGS) $$*"; \
+	$(BIN)/python -m cnnlib.grade $(GRADE_FLAGS) "$$@"
 
 test: setup $(BROWSER_STAMP)
 	$(BIN)/python -m pytest $(NBVAL) $(PYTEST_ARGS)
+
+$(UV):
+	$(PYTHON) -m venv build/tools
+	build/tools/bin/python -m pip install --quiet uv==$(UV_VERSION)
+
+lock: $(UV)
+	$(UV) pip compile $(LOCK_FLAGS) pyproject.toml requirements/build.in -o $(LOCK)
+	$(UV) pip compile $(LOCK_FLAGS) --extra browser -c $(LOCK) pyproject.toml requirements/build.in -o $(BROWSER_LOCK)
+	$(PYTHON) tools/lockfile.py sync-environment
+
+# The newest releases that pyproject.toml allows, in a throwaway environment, then the same tests as make test.
+# Not part of make test: it shows drift (a new NumPy, Matplotlib, ipywidgets or JupyterLab) before a fresh
+# install meets it. Then `make lock UPGRADE=1` moves the lock when the course is ready for them.
+test-latest:
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip setuptools
+	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[browser]'
+	$(LATEST)/bin/python tools/lockfile.py drift
+	$(LATEST)/bin/python -m pytest -p no:cacheprovider $(NBVAL) $(PYTEST_ARGS)
 
 train: setup
 	$(BIN)/python -m cnnlib.train
 
 clean:
-	rm -rf $(VENV) .pytest_cache mnist_cnn.npz
+	rm -rf $(VENV) .pytest_cache mnist_cnn.npz build/tools $(LATEST)

@@ -1,11 +1,19 @@
-"""Load the MNIST handwritten-digit data set from the IDX files kept in the repository.
+"""Load the MNIST handwritten-digit data set from its four IDX files.
 
 MNIST has 60,000 training and 10,000 test images of 28x28 grey pixels, each
 labelled with the digit 0-9 it shows.  ``load_mnist()`` reads the four files
-from ``data/mnist`` (no internet needed), checks that they are not damaged,
-and returns NumPy arrays ready to feed to a network.
+(no internet needed), checks that they are not damaged, and returns NumPy
+arrays ready to feed to a network.
 
-Command line: ``python -m cnnlib.data verify [--dir DIR]`` checks the files and
+Where the files are: in the course's clone, ``data/mnist`` (they are part of
+the repository).  When cnnlib is installed elsewhere (``pip install``), in a
+per-user folder (``~/.cache/cnnlib/mnist`` on Linux), filled once by
+``python -m cnnlib.data fetch``.  ``CNNLIB_DATA_DIR`` or ``data_dir=`` name
+any other folder.
+
+Command line: ``python -m cnnlib.data fetch [--from DIR | --download]`` copies
+the files from a clone (or downloads them, only when asked) and verifies them;
+``python -m cnnlib.data verify [--dir DIR]`` checks the files;
 ``python -m cnnlib.data download [--dir DIR]`` fetches them from a public mirror.
 """
 
@@ -60,8 +68,11 @@ DEFAULT_MIRRORS: tuple[str, ...] = (
 )
 
 ENV_VAR = "CNNLIB_DATA_DIR"
-_REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "mnist"
-_SHARED_HINT = "../shared/data/mnist/"
+# The course's clone, when cnnlib runs from one (the source tree or an editable install):
+# its data/mnist holds the four files.  An installed copy has no such folder beside it.
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+_REPO_DATA_DIR = _REPO_ROOT / "data" / "mnist"
+_FETCH = "python -m cnnlib.data fetch"
 _DOWNLOAD_TIMEOUT = 60.0  # seconds, per connection attempt
 
 # IDX type code -> big-endian NumPy dtype.
@@ -277,6 +288,20 @@ def _find_file(directory: Path, base: str) -> Path | None:
 # ---------------------------------------------------------------------------
 
 
+def _in_clone() -> bool:
+    """True when cnnlib runs from the course's clone rather than from an installed copy."""
+    return (_REPO_ROOT / "pyproject.toml").is_file() and _REPO_DATA_DIR.is_dir()
+
+
+def _user_cache_dir() -> Path:
+    """The per-user folder for MNIST: ``~/.cache/cnnlib/mnist`` on Linux (``$XDG_CACHE_HOME`` is
+    honoured), ``~/Library/Caches/cnnlib/mnist`` on macOS, ``%LOCALAPPDATA%\\cnnlib\\Cache\\mnist`` on
+    Windows."""
+    from platformdirs import user_cache_dir  # imported here: only an installed cnnlib needs it
+
+    return Path(user_cache_dir("cnnlib", appauthor=False)).resolve() / "mnist"
+
+
 def default_data_dir() -> Path:
     """Return the directory ``load_mnist()`` uses when no ``data_dir`` is given.
 
@@ -284,13 +309,16 @@ def default_data_dir() -> Path:
     -------
     pathlib.Path
         The directory named by the environment variable ``CNNLIB_DATA_DIR``
-        if it is set and not empty, otherwise the repository's ``data/mnist``
-        directory.  The path is absolute.
+        if it is set and not empty; otherwise, when cnnlib runs from the
+        course's clone, the clone's ``data/mnist``; otherwise (cnnlib
+        installed with pip) the per-user cache folder that
+        ``python -m cnnlib.data fetch`` fills, ``~/.cache/cnnlib/mnist`` on
+        Linux.  The path is absolute.
     """
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env).expanduser().resolve()
-    return _REPO_DATA_DIR
+    return _REPO_DATA_DIR if _in_clone() else _user_cache_dir()
 
 
 def _resolve_dir(data_dir: PathLike | None, where: str) -> tuple[Path, str]:
@@ -301,31 +329,53 @@ def _resolve_dir(data_dir: PathLike | None, where: str) -> tuple[Path, str]:
         return Path(data_dir).expanduser().resolve(), "the data_dir argument"
     if os.environ.get(ENV_VAR):
         return default_data_dir(), f"the {ENV_VAR} environment variable"
-    return default_data_dir(), "the default, the repository's data/mnist"
+    if _in_clone():
+        return default_data_dir(), "the default: the course clone's data/mnist"
+    return default_data_dir(), "the default: your per-user copy, as cnnlib is installed outside the course's clone"
 
 
 def _fix_hint(directory: Path) -> str:
+    if _in_clone() and directory == _REPO_DATA_DIR:
+        how = "restore the course's copy with `git checkout -- data/mnist` in the clone"
+    else:
+        how = (f"copy them again from the course's clone with `{_FETCH} --from CLONE/data/mnist "
+               f"--dir {directory}`")
     return (
-        f"To fix it, copy the four MNIST files again from the course's {_SHARED_HINT} "
-        f"into {directory}, or run `python -m cnnlib.data download --dir {directory}` "
+        f"To fix it, {how}, or run `python -m cnnlib.data download --dir {directory}` "
         f"to fetch them from a public mirror."
     )
 
 
 def _missing_message(directory: Path, origin: str, missing: list[str]) -> str:
     names = ", ".join(f"{base}.gz" for base in missing)
+    if _in_clone() and directory == _REPO_DATA_DIR:
+        restore = "  - restore the course's copy: `git checkout -- data/mnist` in the clone\n"
+    else:
+        restore = (
+            f"  - copy them, once, from the course's clone (its data/mnist folder), verified: "
+            f"`{_FETCH} --from CLONE/data/mnist"
+            + ("" if _is_default_dir(directory) else f" --dir {directory}") + "`\n"
+        )
     return (
         f"MNIST file(s) not found: {names} (or the uncompressed "
         f"{'versions' if len(missing) > 1 else 'version'} without .gz) in "
         f"{directory} (directory chosen by {origin}).\n"
         f"To fix it, do one of:\n"
-        f"  - pass the directory holding the files: load_mnist(data_dir='...')\n"
-        f"  - set the environment variable {ENV_VAR} to that directory\n"
-        f"  - restore the repository's data/mnist (e.g. `git checkout -- data/mnist`, "
-        f"or copy the files from the course's {_SHARED_HINT})\n"
-        f"  - download them: load_mnist(download=True) or "
-        f"`python -m cnnlib.data download --dir {directory}`"
+        f"{restore}"
+        f"  - download them, once, from the public mirrors, verified: `{_FETCH} --download"
+        + ("" if _is_default_dir(directory) else f" --dir {directory}") + "` "
+        f"(or load_mnist(download=True))\n"
+        f"  - pass the directory holding the files: load_mnist(data_dir='...'), "
+        f"or set the environment variable {ENV_VAR} to it"
     )
+
+
+def _is_default_dir(directory: Path) -> bool:
+    """True if ``directory`` is where ``load_mnist()`` looks by default (so commands need no --dir)."""
+    try:
+        return directory == default_data_dir()
+    except ImportError:  # platformdirs missing: the hint just names the folder
+        return False
 
 
 def _signature(paths: list[Path]) -> tuple:
@@ -363,8 +413,10 @@ def load_mnist(
     ----------
     data_dir : str or os.PathLike, optional
         Directory holding the files.  If omitted, the environment variable
-        ``CNNLIB_DATA_DIR`` is used if set, else the repository's
-        ``data/mnist`` (see :func:`default_data_dir`).
+        ``CNNLIB_DATA_DIR`` is used if set, else the course clone's
+        ``data/mnist`` when cnnlib runs from the clone, else the per-user
+        folder that ``python -m cnnlib.data fetch`` fills (see
+        :func:`default_data_dir`).
     download : bool, default False
         If True and some files are missing, call :func:`download_mnist` on the
         directory first.  Nothing is ever downloaded when this is False, and
@@ -381,7 +433,8 @@ def load_mnist(
     ------
     FileNotFoundError
         If a file is missing (and ``download`` is False).  The message lists
-        the missing files, the directory searched and how to fix it.
+        the missing files, the directory searched and the commands that fill
+        it.
     DataFileError
         If a file is damaged: not gzip/IDX, truncated, wrong magic number or
         shape, a label outside 0..9, image and label counts that disagree, or
@@ -526,7 +579,8 @@ def download_mnist(
             raise DataFileError(
                 f"could not download {base}.gz into {directory}; tried:\n"
                 + "\n".join(failures)
-                + f"\nAlternatively copy the files from the course's {_SHARED_HINT}"
+                + f"\nAlternatively copy the files from the course's clone: "
+                f"`{_FETCH} --from CLONE/data/mnist --dir {directory}`"
             )
     return directory
 
@@ -548,6 +602,85 @@ def _download_one(url: str, base: str, directory: Path, target: Path) -> str | N
         return str(exc)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _copy_mnist(source: Path, directory: Path, force: bool = False) -> None:
+    """Copy the four files from ``source`` into ``directory``, each checked before it is put in place."""
+    missing = [base for base in MNIST_SHA256 if _find_file(source, base) is None]
+    if missing:
+        raise FileNotFoundError(_missing_message(source, "--from", missing))
+    directory.mkdir(parents=True, exist_ok=True)
+    for base in MNIST_SHA256:
+        path = _find_file(source, base)
+        existing = _find_file(directory, base)
+        if existing is not None and not force:
+            try:
+                _check_file(existing, base)
+                continue  # already present and valid
+            except DataFileError:
+                pass
+        _check_file(path, base)  # a damaged source is never copied
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{base}.", suffix=".part", dir=directory)
+        os.close(fd)
+        try:
+            shutil.copyfile(path, tmp_name)
+            os.chmod(tmp_name, 0o644)
+            os.replace(tmp_name, directory / path.name)
+        finally:
+            Path(tmp_name).unlink(missing_ok=True)
+
+
+def _fetch_source(given: str | None) -> Path | None:
+    """The folder ``fetch`` copies from: --from, else ./data/mnist (run in the clone), else this clone's."""
+    if given:
+        return Path(given).expanduser().resolve()
+    here = Path.cwd() / "data" / "mnist"
+    if all(_find_file(here, base) for base in MNIST_SHA256):
+        return here.resolve()
+    return _REPO_DATA_DIR if _in_clone() else None
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    """``python -m cnnlib.data fetch``: fill the per-user folder (or --dir), verified."""
+    if args.dir:
+        directory = Path(args.dir).expanduser().resolve()
+    elif os.environ.get(ENV_VAR):
+        directory = default_data_dir()
+    else:
+        directory = _user_cache_dir()
+    if args.download:
+        print(f"Downloading MNIST into {directory} ...")
+        try:
+            download_mnist(directory, mirrors=args.mirror, force=args.force)
+        except (OSError, ValueError) as exc:
+            print(f"Download failed: {exc}", file=sys.stderr)
+            return 1
+        return _verify(directory)
+    source = _fetch_source(args.source)
+    if source is None:
+        print(
+            "No copy of MNIST found to fetch from: this folder has no data/mnist and cnnlib is installed "
+            "outside the course's clone.\n"
+            f"  - from a clone of the course: `{_FETCH} --from CLONE/data/mnist` (or run `{_FETCH}` in the "
+            "clone's folder)\n"
+            f"  - from the public mirrors (needs the internet): `{_FETCH} --download`",
+            file=sys.stderr,
+        )
+        return 1
+    if source == directory:
+        print(f"{directory} is the folder to fill; nothing to copy.")
+        return _verify(directory)
+    print(f"Copying MNIST from {source} into {directory} ...")
+    try:
+        _copy_mnist(source, directory, force=args.force)
+    except (OSError, ValueError) as exc:
+        print(f"Copy failed: {exc}", file=sys.stderr)
+        return 1
+    status = _verify(directory)
+    if status == 0 and _in_clone() and not args.dir and not os.environ.get(ENV_VAR):
+        print(f"(This cnnlib runs from the course's clone and reads {_REPO_DATA_DIR}; the copy serves "
+              "a cnnlib installed elsewhere.)")
+    return status
 
 
 # ---------------------------------------------------------------------------
@@ -598,22 +731,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         Exit status: 0 if everything is fine, 1 if a file is missing or
-        damaged or the download failed.
+        damaged or the copy or download failed.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m cnnlib.data", description="Check or download the MNIST files."
+        prog="python -m cnnlib.data", description="Fetch, check or download the MNIST files."
     )
+    default = f"${ENV_VAR}, else the clone's data/mnist or, installed, the per-user folder"
     sub = parser.add_subparsers(dest="command", required=True)
-    verify_p = sub.add_parser("verify", help="check each MNIST file and print OK or the problem")
-    verify_p.add_argument("--dir", help=f"directory to check (default: ${ENV_VAR} or data/mnist)")
-    download_p = sub.add_parser("download", help="download missing or damaged files")
-    download_p.add_argument("--dir", help=f"target directory (default: ${ENV_VAR} or data/mnist)")
-    download_p.add_argument("--force", action="store_true", help="download even valid files")
-    download_p.add_argument(
-        "--mirror", action="append", metavar="URL",
-        help="base URL to try (repeatable; default: the public mirrors)",
+    fetch_p = sub.add_parser(
+        "fetch",
+        help="copy the files from a course clone (or, with --download, the public mirrors) into the "
+             "per-user folder load_mnist() reads when cnnlib is installed, and verify them",
     )
+    fetch_p.add_argument(
+        "--from", dest="source", metavar="DIR",
+        help="folder holding the four files, e.g. CLONE/data/mnist (default: ./data/mnist when run in "
+             "the clone's folder)",
+    )
+    fetch_p.add_argument("--download", action="store_true",
+                         help="download from the public mirrors instead (needs the internet)")
+    fetch_p.add_argument("--dir", help=f"folder to fill (default: ${ENV_VAR}, else the per-user folder)")
+    fetch_p.add_argument("--force", action="store_true", help="copy or download even files already valid")
+    verify_p = sub.add_parser("verify", help="check each MNIST file and print OK or the problem")
+    verify_p.add_argument("--dir", help=f"directory to check (default: {default})")
+    download_p = sub.add_parser("download", help="download missing or damaged files")
+    download_p.add_argument("--dir", help=f"target directory (default: {default})")
+    download_p.add_argument("--force", action="store_true", help="download even valid files")
+    for p in (download_p, fetch_p):
+        p.add_argument(
+            "--mirror", action="append", metavar="URL",
+            help="base URL to try (repeatable; default: the public mirrors)",
+        )
     args = parser.parse_args(argv)
+    if args.command == "fetch":
+        return _fetch(args)
     directory, _ = _resolve_dir(args.dir, "python -m cnnlib.data")
 
     if args.command == "download":

@@ -1,11 +1,18 @@
 """The course as a student meets it: JupyterLab in a real (headless) browser.
 
-The test copies a course notebook into a temporary folder, starts JupyterLab on
+The first test copies a course notebook into a temporary folder, starts JupyterLab on
 127.0.0.1 with a random token, opens the notebook in headless Chromium (Debian's
 ``chromium`` package, driven by Playwright), runs all cells, checks that no cell
 shows an error, moves the "stride" slider of the convolution explorer and checks
 that the explorer's picture and its output-size formula follow, and saves a
 screenshot to ``build/browser-test/<notebook>.png``.
+
+The second opens notebooks 02 and 10 as ``make lab`` shows them, after its
+``make trust``, and checks before any cell runs that the stored outputs show:
+notebook 02's convolution explorer as its picture (not a line of text) and
+notebook 10's training progress bars full; and that a copy the course never
+trusted shows the line of text instead (so trust is what makes the difference).
+Screenshots: ``build/browser-test/<notebook>-stored.png``.
 
 It needs Playwright (``pip install -e .[browser]``) and a Chromium executable;
 ``make browser-setup`` installs both. Without them the test is skipped, and the
@@ -105,15 +112,23 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 class Lab:
-    """A JupyterLab server in its own temporary folder, with its own config, data and settings."""
+    """A JupyterLab server in its own temporary folder, with its own config, data and settings.
 
-    def __init__(self, notebook: Path):
+    ``notebooks`` are copied into its root (the first is ``notebook_name``); ``extra`` maps more file names
+    to their contents. With ``trust=True`` the course's notebooks are trusted first, as ``make lab`` does.
+    """
+
+    def __init__(self, notebooks: Path | list[Path], trust: bool = False, extra: dict[str, str] | None = None):
+        notebooks = [notebooks] if isinstance(notebooks, Path) else notebooks
         self.tmp = Path(tempfile.mkdtemp(prefix="cnnlib-browser-"))
         self.root = self.tmp / "root"
         self.root.mkdir()
-        # A copy: JupyterLab autosaves, and the committed notebook must never change.
-        shutil.copy2(notebook, self.root / notebook.name)
-        self.notebook_name = notebook.name
+        # Copies: JupyterLab autosaves, and the committed notebooks must never change.
+        for notebook in notebooks:
+            shutil.copy2(notebook, self.root / notebook.name)
+        for name, text in (extra or {}).items():
+            (self.root / name).write_text(text)
+        self.notebook_name = notebooks[0].name
         self.port = _free_port()
         self.token = os.urandom(24).hex()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -134,6 +149,8 @@ class Lab:
             JUPYTERLAB_WORKSPACES_DIR=str(self.tmp / "lab-workspaces"),
             IPYTHONDIR=str(self.tmp / "ipython"),
         )
+        if trust:
+            self.trust_as_make_lab_does(env)
         cmd = [
             sys.executable, "-m", "jupyterlab",
             "--no-browser",
@@ -152,6 +169,18 @@ class Lab:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
+
+    @staticmethod
+    def trust_as_make_lab_does(env: dict) -> None:
+        """Run the Makefile's `trust` target (which `make lab` runs) with this Python's environment and this
+        server's Jupyter data folder, where jupyter trust records its signatures."""
+        make = shutil.which("make")
+        if make is None:
+            pytest.skip("make is not installed: the test runs `make trust`, as make lab does")
+        cmd = [make, "--no-print-directory", "-C", str(ROOT), "trust", f"BIN={Path(sys.executable).parent}"]
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, f"{' '.join(cmd)} failed:\n{res.stdout}\n{res.stderr}"
+        assert "course notebooks trusted" in res.stdout, res.stdout
 
     def log(self) -> str:
         self._log.flush()
@@ -210,7 +239,7 @@ def lab(chromium_path):
 
 
 @pytest.fixture
-def page(chromium_path, lab):
+def page(chromium_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -441,3 +470,132 @@ def _check_notebook(page, lab: Lab, times: dict) -> None:
     assert out == (n + 2 * p - k) // s + 1, f"the formula's result is wrong: {after['text']!r}"
     print(f"explorer formula before: {formula.group(0)}; after: {FORMULA.search(after['text']).group(0)}")
     explorer.scroll_into_view_if_needed()
+
+
+# --- Stored outputs before any cell runs (make lab after make trust) -----------------------------------------
+
+STORED_EXPLORER = ROOT / "notebooks" / "02_convolution.ipynb"
+STORED_PROGRESS = ROOT / "notebooks" / "10_full_mnist.ipynb"
+UNTRUSTED_COPY = "02_convolution_untrusted_copy.ipynb"
+
+
+def _untrusted_copy() -> str:
+    """Notebook 02 with one metadata field more: the same outputs, but contents nobody has trusted."""
+    nb = json.loads(STORED_EXPLORER.read_text())
+    nb["metadata"]["cnnlib_browser_test"] = "an untrusted copy"
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
+@pytest.fixture(scope="module")
+def trusted_lab(chromium_path):
+    for notebook in (STORED_EXPLORER, STORED_PROGRESS):
+        if not notebook.is_file():
+            pytest.fail(f"notebook under test not found: {notebook}")
+    server = Lab([STORED_EXPLORER, STORED_PROGRESS], trust=True, extra={UNTRUSTED_COPY: _untrusted_copy()})
+    try:
+        server.wait_until_up()
+        yield server
+    finally:
+        server.stop()
+
+
+JS_OPENED = """(name) => {
+  const w = window.jupyterapp && window.jupyterapp.shell && window.jupyterapp.shell.currentWidget;
+  return !!w && !!w.context && w.context.path === name && w.context.isReady && !!w.content
+    && w.content.widgets.length > 0;
+}"""
+
+# What the stored outputs of the open notebook look like, without running anything.
+JS_STORED = """(explorerClass) => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const cells = Array.from(w.content.model.cells);
+  const code = cells.filter((c) => c.type === 'code');
+  const node = w.content.node;
+  const images = Array.from(node.querySelectorAll('.' + explorerClass + ' img'));
+  const bars = Array.from(node.querySelectorAll('.widget-hprogress, .widget-vprogress')).map((el) => {
+    const outer = el.querySelector('.progress'), bar = el.querySelector('.progress-bar');
+    return {width: bar ? bar.style.width : null,
+            ratio: outer && bar && outer.offsetWidth ? bar.offsetWidth / outer.offsetWidth : null};
+  });
+  return {
+    trusted: code.filter((c) => c.trusted).length,
+    code: code.length,
+    explorers: node.querySelectorAll('.' + explorerClass).length,
+    images: images.length,
+    imagesLoaded: images.filter((img) => img.complete && img.naturalWidth > 0).length,
+    bars: bars,
+    text: node.innerText,
+    widgetErrors: node.querySelectorAll('.jupyter-widgets-error-widget, .jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]').length,
+  };
+}"""
+
+
+def _stored_full_progress_bars(notebook: Path) -> int:
+    """How many progress bars notebook 10 stores full (value = max) in its saved widget state."""
+    state = json.loads(notebook.read_text())["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]
+    return sum(1 for m in state["state"].values()
+               if m["model_name"] in ("FloatProgressModel", "IntProgressModel")
+               and m["state"].get("value") == m["state"].get("max"))
+
+
+def _open_stored(page, lab: Lab, name: str, ready, what: str, timeout: float = 60) -> dict:
+    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
+    try:
+        page.wait_for_function(JS_OPENED, arg=name, timeout=KERNEL_TIMEOUT * 1000)
+    except Exception:
+        pytest.fail(f"{name} did not open within {KERNEL_TIMEOUT} s. JupyterLab's log:\n{lab.log()}")
+    page.evaluate("() => window.jupyterapp.shell.leftCollapsed || "
+                  "window.jupyterapp.commands.execute('application:toggle-left-area')")
+    return _wait(lambda: (lambda st: st if ready(st) else None)(page.evaluate(JS_STORED, EXPLORER_CLASS)), timeout,
+                 lambda: f"{name}, opened and not run: {what}; found {_summary(page.evaluate(JS_STORED, EXPLORER_CLASS))}")
+
+
+def _summary(st: dict) -> dict:
+    return {k: v for k, v in st.items() if k != "text"} | {"text (start)": st["text"][:300]}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_stored_pictures_and_progress_bars_show_before_any_cell_runs(page, trusted_lab, capsys):
+    lab = trusted_lab
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    shown = []
+    try:
+        # Notebook 02: its convolution explorer as the stored picture, not "ConvolutionExplorer(...)" as text.
+        st = _open_stored(page, lab, STORED_EXPLORER.name, lambda st: st["imagesLoaded"] >= 1,
+                          "the convolution explorer's stored picture (an <img> in the explorer) did not show")
+        assert st["trusted"] == st["code"], f"not every code cell of {STORED_EXPLORER.name} is trusted: {_summary(st)}"
+        assert st["explorers"] >= 1 and st["images"] >= 1
+        page.locator(f".{EXPLORER_CLASS}").first.scroll_into_view_if_needed()
+        _screenshot(page, f"{STORED_EXPLORER.stem}-stored.png")
+        shown.append(f"{STORED_EXPLORER.name}: explorer picture shown")
+
+        # Notebook 10: every stored training progress bar at 100%, none at 0%.
+        full = _stored_full_progress_bars(STORED_PROGRESS)
+        assert full >= 1, f"{STORED_PROGRESS.name} stores no full progress bar in its widget state"
+        st = _open_stored(page, lab, STORED_PROGRESS.name, lambda st: len(st["bars"]) >= full,
+                          f"its {full} stored progress bars did not show")
+        assert st["trusted"] == st["code"], f"not every code cell of {STORED_PROGRESS.name} is trusted"
+        not_full = [b for b in st["bars"] if b["width"] != "100%" or not b["ratio"] or b["ratio"] < 0.99]
+        assert not not_full, f"progress bars of {STORED_PROGRESS.name} not full: {not_full}"
+        assert st["text"].count("100%") >= full, "the bars' labels do not say 100%"
+        assert "0%|" not in st["text"], "a progress bar is shown as text at 0%"
+        page.locator(".widget-hprogress").first.scroll_into_view_if_needed()
+        _screenshot(page, f"{STORED_PROGRESS.stem}-stored.png")
+        shown.append(f"{STORED_PROGRESS.name}: {len(st['bars'])} progress bars at 100%")
+
+        # The control: a copy nobody trusted shows the explorer as one line of text, without its picture.
+        st = _open_stored(page, lab, UNTRUSTED_COPY, lambda st: "ConvolutionExplorer(" in st["text"],
+                          "the untrusted copy does not show the explorer's text form")
+        assert st["trusted"] < st["code"] and st["images"] == 0, (
+            f"an untrusted copy shows the explorer's picture: trust is not what this test checks ({_summary(st)})")
+        shown.append("an untrusted copy: text only")
+    except BaseException:
+        try:
+            _screenshot(page, "stored-outputs-failure.png")
+        except Exception:  # the page may be gone; the original failure matters more
+            pass
+        raise
+    with capsys.disabled():
+        print(f"\nbrowser test (stored outputs, no cell run): {'; '.join(shown)}; "
+              f"screenshots in {SCREENSHOT_DIR.relative_to(ROOT)}")

@@ -288,8 +288,9 @@ def test_corrupted_label_file_sha256_and_cache_invalidation(copy_dir, label_byte
     assert data.MNIST_SHA256[base] in message
     actual = hashlib.sha256(flip_label(label_bytes[base])).hexdigest()
     assert actual in message
-    assert "shared/data/mnist" in message
+    assert "python -m cnnlib.data fetch --from CLONE/data/mnist" in message  # copy again from a clone
     assert "python -m cnnlib.data download" in message
+    assert "shared" not in message
 
 
 def test_truncated_label_file(copy_dir, label_bytes):
@@ -352,7 +353,10 @@ def test_missing_file(copy_dir, monkeypatch):
     assert "CNNLIB_DATA_DIR" in message
     assert "data_dir=" in message
     assert "download=True" in message
+    assert "python -m cnnlib.data fetch --from CLONE/data/mnist" in message
+    assert "python -m cnnlib.data fetch --download" in message
     assert "train-images" not in message  # only the missing file is named
+    assert "shared" not in message and "git checkout" not in message  # not the clone's own folder
 
 
 def _must_not_download(*args, **kwargs):
@@ -371,6 +375,81 @@ def test_default_data_dir(monkeypatch, tmp_path):
     assert data.default_data_dir() == REPO_DATA
     monkeypatch.setenv("CNNLIB_DATA_DIR", str(tmp_path))
     assert data.default_data_dir() == tmp_path.resolve()
+
+
+@pytest.fixture
+def installed(monkeypatch, tmp_path):
+    """cnnlib as installed by pip outside the clone: no data/mnist beside the package, and a per-user
+    cache folder of its own (XDG_CACHE_HOME, which platformdirs honours on Linux)."""
+    site = tmp_path / "site-packages"
+    (site / "cnnlib").mkdir(parents=True)
+    monkeypatch.setattr(data, "_REPO_ROOT", site)
+    monkeypatch.setattr(data, "_REPO_DATA_DIR", site / "data" / "mnist")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("CNNLIB_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "cache" / "cnnlib" / "mnist"
+
+
+def test_installed_copy_reads_the_per_user_folder_and_says_how_to_fill_it(installed, monkeypatch):
+    assert not data._in_clone()
+    assert data.default_data_dir() == installed.resolve()
+    monkeypatch.setattr(data, "download_mnist", _must_not_download)
+    with pytest.raises(FileNotFoundError) as info:
+        load_mnist()
+    message = str(info.value)
+    assert str(installed.resolve()) in message and "per-user" in message
+    # the commands fill the default folder, so they need no --dir; nothing about a repository
+    assert "`python -m cnnlib.data fetch --from CLONE/data/mnist`" in message
+    assert "`python -m cnnlib.data fetch --download`" in message
+    for wrong in ("site-packages/data", "repository", "git checkout", "shared"):
+        assert wrong not in message
+
+
+def test_fetch_copies_from_a_clone_verified(installed, good_dir, capsys, mnist):
+    assert main(["fetch", "--from", str(good_dir)]) == 0
+    assert file_listing(installed) == GZ_NAMES
+    out = capsys.readouterr().out
+    assert f"Copying MNIST from {good_dir}" in out and out.count(" OK (") == 4
+    (_, _), (_, y_test) = load_mnist()  # now found without any argument
+    assert np.array_equal(y_test, mnist[1][1])
+    # run again: the valid files are left alone
+    mtimes = {name: (installed / name).stat().st_mtime_ns for name in GZ_NAMES}
+    assert main(["fetch", "--from", str(good_dir)]) == 0
+    assert {name: (installed / name).stat().st_mtime_ns for name in GZ_NAMES} == mtimes
+
+
+def test_fetch_in_the_clones_folder_needs_no_argument(installed, good_dir, capsys):
+    shutil.copytree(good_dir, installed.parent.parent.parent / "data" / "mnist")  # cwd/data/mnist
+    assert main(["fetch"]) == 0
+    assert file_listing(installed) == GZ_NAMES
+
+
+def test_fetch_never_copies_a_damaged_file(installed, copy_dir, label_bytes, capsys):
+    base = "t10k-labels-idx1-ubyte"
+    write_gz(copy_dir / (base + ".gz"), flip_label(label_bytes[base]))
+    assert main(["fetch", "--from", str(copy_dir)]) == 1
+    assert "SHA-256" in capsys.readouterr().err
+    assert base + ".gz" not in file_listing(installed)
+    assert not [name for name in file_listing(installed) if name.endswith(".part")]
+
+
+def test_fetch_without_a_source_downloads_only_when_asked(installed, good_dir, capsys):
+    assert main(["fetch"]) == 1  # no clone here, no --download: nothing is fetched
+    err = capsys.readouterr().err
+    assert "--from CLONE/data/mnist" in err and "--download" in err
+    assert not installed.exists()
+    assert main(["fetch", "--download", "--mirror", good_dir.as_uri()]) == 0
+    assert file_listing(installed) == GZ_NAMES
+
+
+def test_fetch_honours_dir_and_env_var(installed, good_dir, tmp_path, monkeypatch):
+    assert main(["fetch", "--from", str(good_dir), "--dir", str(tmp_path / "mine")]) == 0
+    assert file_listing(tmp_path / "mine") == GZ_NAMES
+    monkeypatch.setenv("CNNLIB_DATA_DIR", str(tmp_path / "env"))
+    assert main(["fetch", "--from", str(good_dir)]) == 0
+    assert file_listing(tmp_path / "env") == GZ_NAMES
+    assert not installed.exists()
 
 
 def test_env_var_is_honoured_and_argument_beats_it(monkeypatch, tmp_path, mnist):

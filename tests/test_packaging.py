@@ -50,16 +50,102 @@ def _environment_yml() -> tuple[list[str], list[str], list[str]]:
     return channels, conda, pip
 
 
-def test_environment_yml_matches_pyproject():
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    from_pyproject = dict(_name_and_bound(d) for d in deps)
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _lock_pins(path: Path) -> dict[str, list[tuple[str, str | None]]]:
+    """{name: [(version, marker or None)]} of a lock file written by uv pip compile."""
+    pins: dict[str, list[tuple[str, str | None]]] = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$", line)
+        if m:
+            pins.setdefault(_normalize(m.group(1)), []).append((m.group(2), m.group(3)))
+    return pins
+
+
+LOCK = ROOT / "requirements" / "lock.txt"
+BROWSER_LOCK = ROOT / "requirements" / "browser.txt"
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_environment_yml_matches_pyproject_and_the_lock():
+    """environment.yml lists pyproject's dependencies, each pinned (conda `=`) to the lock's version."""
+    deps = _pyproject()["project"]["dependencies"]
+    from_pyproject = {_normalize(_name_and_bound(d)[0]) for d in deps}
     channels, conda, pip = _environment_yml()
-    from_conda = dict(_name_and_bound(d.replace("=", "==", 1) if re.fullmatch(r"\w+=[\d.]+", d) else d) for d in conda)
     assert channels == ["conda-forge"]
     assert pip == ["-e ."]
-    assert from_conda.pop("python")
-    assert from_conda.pop("pip") == ""
-    assert from_conda == from_pyproject
+    pinned = {}
+    for dep in conda:
+        m = re.fullmatch(r"([A-Za-z0-9._-]+)(?:=([\w.]+))?", dep)
+        assert m, f"environment.yml: {dep!r} is not NAME or NAME=VERSION"
+        pinned[_normalize(m.group(1))] = m.group(2)
+    assert pinned.pop("python") == "3.11"  # the Python the lock is resolved from
+    assert pinned.pop("pip") is None
+    assert set(pinned) == from_pyproject
+    lock = _lock_pins(LOCK)
+    for name, version in pinned.items():
+        assert [v for v, _ in lock[name]] == [version], (
+            f"environment.yml pins {name}={version}, requirements/lock.txt {lock[name]}: run `make lock`")
+
+
+def test_the_lock_pins_every_dependency_with_hashes():
+    """requirements/lock.txt: every package exactly, with hashes, resolved by uv from pyproject.toml."""
+    text = LOCK.read_text()
+    assert "uv" in text.splitlines()[0] and "make lock" in text.splitlines()[1]
+    lock = _lock_pins(LOCK)
+    for dep in _pyproject()["project"]["dependencies"] + ["setuptools", "pip"]:
+        assert _normalize(_name_and_bound(dep)[0]) in lock, f"{dep} is not in requirements/lock.txt: run `make lock`"
+    # every pin carries at least one sha256 hash (pip --require-hashes refuses the file otherwise)
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])
+    for block in blocks:
+        if re.match(r"[A-Za-z0-9]", block):
+            assert "--hash=sha256:" in block, block.splitlines()[0]
+    assert not [name for name in lock if name in ("torch", "playwright", "cnnlib")]  # optional extras stay out
+    # the setuptools of the lock can build cnnlib (SPDX license), as the Makefile builds it without isolation
+    (setuptools_version, _), = lock["setuptools"]
+    assert int(setuptools_version.split(".")[0]) >= 77
+    assert _pyproject()["build-system"]["requires"] == ["setuptools>=77"]
+
+
+def test_the_browser_lock_is_the_lock_plus_playwright():
+    lock, browser = _lock_pins(LOCK), _lock_pins(BROWSER_LOCK)
+    for name, pins in lock.items():
+        assert browser.get(name) == pins, f"{name}: requirements/browser.txt and lock.txt differ: run `make lock`"
+    extra = _pyproject()["project"]["optional-dependencies"]["browser"]
+    assert extra == ["playwright==1.64.1"]
+    assert [v for v, _ in browser["playwright"]] == ["1.64.1"]
+    assert "--hash=sha256:" in BROWSER_LOCK.read_text().split("playwright==", 1)[1].split("\n", 2)[1]
+
+
+def test_makefile_installs_from_the_lock():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^\$\(STAMP\): pyproject.toml \$\(LOCK\)$", makefile, re.M)  # redone when either changes
+    assert "pip install --quiet --require-hashes -r $(LOCK)" in makefile
+    assert "pip install --quiet --no-deps --no-build-isolation -e ." in makefile
+    assert "pip install --quiet --require-hashes -r $(BROWSER_LOCK)" in makefile
+    assert "--upgrade pip" not in makefile.split("test-latest:")[0]  # nothing unpinned before make test-latest
+    assert re.search(r"^lock: ", makefile, re.M) and "--generate-hashes" in makefile
+    assert re.search(r"^test-latest:", makefile, re.M)
+    assert "test-latest" not in re.search(r"^test: .*$", makefile, re.M).group(0)
+
+
+def test_version_is_single_sourced():
+    """cnnlib.__version__ is the package's version (setuptools reads it), the CHANGELOG's newest release,
+    and the README explains the vX.Y.Z tags."""
+    project = _pyproject()
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "cnnlib.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", cnnlib.__version__)
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    releases = re.findall(r"^## \[?(\d+\.\d+\.\d+)\]?", changelog, re.M)
+    assert releases and releases[0] == cnnlib.__version__, releases
+    assert f"v{cnnlib.__version__}" in (ROOT / "README.md").read_text() or "vX.Y.Z" in (ROOT / "README.md").read_text()
+    assert project["project"]["license"] == "MIT"
 
 
 def test_no_deep_learning_framework_at_run_time():
@@ -81,7 +167,7 @@ def test_readme_quick_start_and_ci():
     assert "conda env create -f environment.yml" in quick
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^lab: setup$", makefile, re.M)
+    assert re.search(r"^lab: setup work trust$", makefile, re.M)
     assert re.search(r"^test: setup \$\(BROWSER_STAMP\)$", makefile, re.M)  # test also installs Playwright
 
 
