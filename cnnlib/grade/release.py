@@ -48,7 +48,7 @@ _TITLE = re.compile(r"^# Solutions to exercises (\d+)", re.M)
 
 # What the hand-out holds (paths relative to the repository root); exercises/solutions/ never.
 HANDOUT = ("README.md", "CHANGELOG.md", "environment.yml", "pyproject.toml", "Makefile", ".gitignore", ".ci",
-           "requirements", "cnnlib", "notebooks", "tests", "benchmarks", "data")
+           "requirements", "tools", "cnnlib", "notebooks", "tests", "benchmarks", "data")
 
 
 def student_source(source: str, begin: str = BEGIN, end: str = END, stub: Sequence[str] = STUB) -> str:
