@@ -95,6 +95,8 @@ def test_parse_kernel_reads_rows_columns_and_fractions():
         ("1 2; nan 4", "'nan' in row 2 is not a number"),
         ("1/0", "not a number"),
         ("1 2;; 3 4", "row 2 is empty"),
+        ("1e400 1", "'1e400' in row 1 is too large"),  # float() of it overflows: an OverflowError escaped before
+        ("1; -2e6", "'-2e6' in row 2 is too large"),
     ],
 )
 def test_parse_kernel_says_what_is_expected(text, message):
@@ -515,6 +517,7 @@ def test_convolution_explorer_shows_a_message_for_invalid_settings(no_mnist):
     cases = [
         ("1 0 -1; 1 0", "every row needs the same number of values"),
         ("1 a", "'a' in row 1 is not a number"),
+        ("1e400 0; 0 1", "'1e400' in row 1 is too large"),
         ("1 " * 16, r"kernel \(1x16\) is larger than the padded input \(9x12, padding 0\)"),
     ]
     for values, message in cases:

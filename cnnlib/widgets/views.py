@@ -54,11 +54,16 @@ def _matrix(a: Any, name: str, where: str) -> np.ndarray:
     return m
 
 
+MAX_KERNEL_VALUE = 1e6  # a typed kernel value beyond this is refused (the pictures need finite products)
+
+
 def parse_kernel(text: str) -> np.ndarray:
     """Read a kernel typed as text: numbers separated by spaces or commas, rows by ``;``.
 
     Fractions such as ``1/9`` are allowed; the rows must all have the same
-    length (a kernel does not have to be square).
+    length (a kernel does not have to be square). Each value must lie within
+    +-:data:`MAX_KERNEL_VALUE`, so that a typed ``1e400`` (or ``1e300``, whose products overflow)
+    is a message, not an overflow inside the explorer.
 
     Parameters
     ----------
@@ -73,7 +78,8 @@ def parse_kernel(text: str) -> np.ndarray:
     Raises
     ------
     ValueError
-        If the text is empty, holds something that is not a number, or its rows differ in length.
+        If the text is empty, holds something that is not a number or a number too large, or its
+        rows differ in length.
 
     Examples
     --------
@@ -99,9 +105,15 @@ def parse_kernel(text: str) -> np.ndarray:
         values = []
         for tok in tokens:
             try:
-                values.append(float(Fraction(tok)))
+                value = Fraction(tok)
             except (ValueError, ZeroDivisionError):
                 raise ValueError(f"custom kernel: {tok!r} in row {i} is not a number; {hint}") from None
+            if abs(value) > MAX_KERNEL_VALUE:  # compared as a fraction: float(Fraction("1e400")) would overflow
+                raise ValueError(
+                    f"custom kernel: {tok!r} in row {i} is too large; values must lie between "
+                    f"-{MAX_KERNEL_VALUE:g} and {MAX_KERNEL_VALUE:g}; {hint}"
+                )
+            values.append(float(value))
         numbers.append(values)
     widths = {len(r) for r in numbers}
     if len(widths) > 1:
