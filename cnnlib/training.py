@@ -532,7 +532,9 @@ def _progress_bar(total: int, desc: str, enabled: bool):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True)
+    # At most two redraws a second: in JupyterLab every redraw is a widget message, and a long training cell
+    # that sends thousands of them makes a busy kernel's output hard to follow (and nbval slow to read).
+    return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True, mininterval=0.5)
 
 
 def _logits(model: Layer, x: np.ndarray, batch_size: int) -> Iterator[tuple[slice, np.ndarray]]:

@@ -454,3 +454,13 @@ def test_load_state_dict_of_a_layer_checks_first():
     assert_unchanged(layer, before)
     layer.load_state_dict({"W": np.zeros((2, 3), dtype=np.float64), "b": np.ones(2, dtype=np.float32)})
     assert layer.params["W"].dtype == np.float32 and (layer.params["b"] == 1).all()
+
+
+def test_the_progress_bar_redraws_at_most_twice_a_second():
+    from cnnlib.training import _progress_bar
+
+    bar = _progress_bar(10, "epoch 1/1", True)
+    try:
+        assert bar.mininterval >= 0.5
+    finally:
+        bar.close()
