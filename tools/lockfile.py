@@ -54,6 +54,30 @@ def pin_here(entries: list[tuple[str, str | None]]) -> str | None:
     return None
 
 
+def _marker_class():
+    try:
+        from packaging.markers import Marker
+    except ImportError:  # pip carries its own copy
+        from pip._vendor.packaging.markers import Marker
+    return Marker
+
+
+#: The Python that environment.yml asks conda for (python=3.11): the lock's pins for it are the ones to copy.
+CONDA_PYTHON = {"python_version": "3.11", "python_full_version": "3.11.15", "sys_platform": "linux",
+                "os_name": "posix", "platform_system": "Linux", "implementation_name": "cpython",
+                "platform_python_implementation": "CPython", "platform_machine": "x86_64"}
+
+
+def pin_for_conda(entries: list[tuple[str, str | None]]) -> str:
+    """The version the lock pins for environment.yml's Python (a universal lock may fork by Python version)."""
+    marker = _marker_class()
+    versions = {v for v, m in entries if m is None or marker(m).evaluate(CONDA_PYTHON)}
+    if len(versions) != 1:
+        raise SystemExit(f"{LOCK.name}: expected one version for Python {CONDA_PYTHON['python_version']}, "
+                         f"found {sorted(versions)} in {entries}")
+    return versions.pop()
+
+
 def direct_dependencies() -> list[str]:
     """The normalized names of pyproject.toml's run-time dependencies."""
     deps = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
@@ -61,7 +85,8 @@ def direct_dependencies() -> list[str]:
 
 
 def sync_environment() -> int:
-    """Rewrite environment.yml's conda pins (``- name=version``) of pyproject's dependencies from the lock."""
+    """Rewrite environment.yml's conda pins (``- name=version``) of pyproject's dependencies from the lock
+    (the versions it pins for Python 3.11, the one environment.yml asks for)."""
     pins = read_pins()
     wanted = set(direct_dependencies())
     out, seen = [], set()
@@ -69,10 +94,7 @@ def sync_environment() -> int:
         m = re.match(r"^(  - )([A-Za-z0-9._-]+)([=<>!~][^\s#]*)?(\s*(?:#.*)?)$", line.rstrip("\n"))
         if m and normalize(m.group(2)) in wanted:
             name = normalize(m.group(2))
-            versions = {v for v, _ in pins[name]}
-            if len(versions) != 1:
-                raise SystemExit(f"{LOCK.name} pins {name} to more than one version: {sorted(versions)}")
-            line = f"{m.group(1)}{m.group(2)}={versions.pop()}{m.group(4)}\n"
+            line = f"{m.group(1)}{m.group(2)}={pin_for_conda(pins[name])}{m.group(4)}\n"
             seen.add(name)
         out.append(line)
     missing = sorted(wanted - seen)
