@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _TITLE = re.compile(r"^# Solutions to exercises (\d+)", re.M)
 
 # What the hand-out holds (paths relative to the repository root); exercises/solutions/ never.
-HANDOUT = ("README.md", "CHANGELOG.md", "environment.yml", "pyproject.toml", "Makefile", ".gitignore", ".ci",
+HANDOUT = ("README.md", "LICENSE", "CHANGELOG.md", "environment.yml", "pyproject.toml", "Makefile", ".gitignore", ".ci",
            "requirements", "tools", "cnnlib", "notebooks", "tests", "benchmarks", "data")
 
 
