@@ -649,13 +649,7 @@ def _fetch(args: argparse.Namespace) -> int:
     else:
         directory = _user_cache_dir()
     if args.download:
-        print(f"Downloading MNIST into {directory} ...")
-        try:
-            download_mnist(directory, mirrors=args.mirror, force=args.force)
-        except (OSError, ValueError) as exc:
-            print(f"Download failed: {exc}", file=sys.stderr)
-            return 1
-        return _verify(directory)
+        return _download_and_verify(directory, args.mirror, args.force)
     source = _fetch_source(args.source)
     if source is None:
         print(
@@ -718,6 +712,17 @@ def _verify(directory: Path) -> int:
     return 0
 
 
+def _download_and_verify(directory: Path, mirrors: "Sequence[str] | None", force: bool) -> int:
+    """The command line's download: fetch the files from the mirrors into ``directory``, then verify them."""
+    print(f"Downloading MNIST into {directory} ...")
+    try:
+        download_mnist(directory, mirrors=mirrors, force=force)
+    except (OSError, ValueError) as exc:
+        print(f"Download failed: {exc}", file=sys.stderr)
+        return 1
+    return _verify(directory)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``python -m cnnlib.data`` command line.
 
@@ -768,12 +773,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     directory, _ = _resolve_dir(args.dir, "python -m cnnlib.data")
 
     if args.command == "download":
-        print(f"Downloading MNIST into {directory} ...")
-        try:
-            download_mnist(directory, mirrors=args.mirror, force=args.force)
-        except (OSError, ValueError) as exc:
-            print(f"Download failed: {exc}", file=sys.stderr)
-            return 1
+        return _download_and_verify(directory, args.mirror, args.force)
     return _verify(directory)
 
 

@@ -34,46 +34,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .network_views import (
-    ActivationView,
-    BatchNormView,
-    LearningCurveView,
-    ModelView,
-    activation_view,
-    batchnorm_view,
-    model_view,
-    synthetic_batch,
-)
-from .views import KERNELS, ConvolutionView, PoolingView, convolution_view, output_size_formula, parse_kernel, pooling_view
-
-__all__ = [
-    "KERNELS",
-    "parse_kernel",
-    "output_size_formula",
-    "ConvolutionView",
-    "convolution_view",
-    "PoolingView",
-    "pooling_view",
-    "ActivationView",
-    "activation_view",
-    "synthetic_batch",
-    "BatchNormView",
-    "batchnorm_view",
-    "ModelView",
-    "model_view",
-    "LearningCurveView",
-    "ConvolutionExplorer",
-    "convolution_explorer",
-    "PoolingExplorer",
-    "pooling_explorer",
-    "ActivationExplorer",
-    "activation_explorer",
-    "BatchNormExplorer",
-    "batchnorm_explorer",
-    "ModelExplorer",
-    "model_explorer",
-    "LearningCurveMonitor",
-]
+from . import network_views, views
+from .network_views import *  # noqa: F403 - the views need no ipywidgets
+from .views import *  # noqa: F403
 
 # The names that need ipywidgets, and the module that defines each; imported on first use.
 _NEEDS_IPYWIDGETS = {
@@ -89,6 +52,9 @@ _NEEDS_IPYWIDGETS = {
     "model_explorer": "network_explorers",
     "LearningCurveMonitor": "monitor",
 }
+
+# Every public name: each view module's __all__, then the explorers (one list each, nothing written twice).
+__all__ = [*views.__all__, *network_views.__all__, *_NEEDS_IPYWIDGETS]
 
 
 def __getattr__(name: str) -> Any:
