@@ -89,6 +89,8 @@ def _read_output_while_cells_run() -> None:
             except Empty:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise
+                if not self.is_alive():  # a dead kernel will never reply: say so now, not at the timeout
+                    raise RuntimeError("the notebook's kernel died while the cell ran") from None
                 continue
             if msg["parent_header"].get("msg_id") == msg_id:
                 if msg["content"]["status"] == "aborted":
