@@ -18,7 +18,7 @@ import pytest
 from cnnlib import data
 from cnnlib.data import DataFileError, download_mnist, load_mnist, main, read_idx
 
-REPO_DATA = Path(data.__file__).resolve().parent.parent / "data" / "mnist"
+REPO_DATA = Path(data.__file__).resolve().parents[2] / "data" / "mnist"
 BASES = list(data.MNIST_SHA256)
 GZ_NAMES = sorted(base + ".gz" for base in BASES)
 

@@ -36,7 +36,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from . import _validate as V
+from .. import _validate as V
 
 __all__ = [
     "DataFileError",
@@ -70,7 +70,7 @@ DEFAULT_MIRRORS: tuple[str, ...] = (
 ENV_VAR = "CNNLIB_DATA_DIR"
 # The course's clone, when cnnlib runs from one (the source tree or an editable install):
 # its data/mnist holds the four files.  An installed copy has no such folder beside it.
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 _REPO_DATA_DIR = _REPO_ROOT / "data" / "mnist"
 _FETCH = "python -m cnnlib.data fetch"
 _DOWNLOAD_TIMEOUT = 60.0  # seconds, per connection attempt
@@ -775,7 +775,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "download":
         return _download_and_verify(directory, args.mirror, args.force)
     return _verify(directory)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
