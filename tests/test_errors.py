@@ -892,3 +892,43 @@ def test_numerical_gradient_needs_one_finite_number_from_f():
     expect_error(ValueError, cnnlib.numerical_gradient, lambda v: float("nan") if v[0] < 0 else 1.0, np.zeros(2),
                  match=r"f returned nan at x.flat\[0\] - eps", also=("finite",))
     assert cnnlib.numerical_gradient(lambda v: np.float32(v.sum()), np.ones(2)).shape == (2,)  # a NumPy number is fine
+
+
+# ---------------------------------------------------------------------------
+# Labels for CrossEntropyLoss with a score per pixel: logits (N, C, H, W), labels (N, H, W)
+# ---------------------------------------------------------------------------
+
+PIXEL_LOGITS = np.zeros((2, 3, 4, 4))
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 5), (2, 4), (2,), (1, 4, 4), (2, 1, 4, 4, 1)])
+def test_pixel_labels_of_the_wrong_shape(shape):
+    expect_error(ValueError, CrossEntropyLoss().forward, PIXEL_LOGITS, np.zeros(shape, dtype=int),
+                 match=re.escape("need labels of shape (N, H, W) = (2, 4, 4)"), also=(str(shape), "(2, 3, 4, 4)"))
+
+
+def test_pixel_labels_out_of_range():
+    labels = np.zeros((2, 4, 4), dtype=int)
+    labels[1, 2, 3] = 3
+    expect_error(ValueError, CrossEntropyLoss().forward, PIXEL_LOGITS, labels, match=re.escape("[0, 3)"), also=("e.g. 3", "3 classes", "1 out of range"))
+    labels[1, 2, 3] = -1
+    expect_error(ValueError, CrossEntropyLoss().forward, PIXEL_LOGITS, labels, match=re.escape("[0, 3)"), also=("e.g. -1",))
+
+
+def test_pixel_labels_must_be_integers():
+    expect_error(TypeError, CrossEntropyLoss().forward, PIXEL_LOGITS, np.zeros((2, 4, 4)), match="must be integers",
+                 also=("float64", "(N, H, W) = (2, 4, 4)"))
+
+
+def test_pixel_probabilities_must_sum_to_one_along_the_class_axis():
+    target = np.full((2, 3, 4, 4), 0.25)  # sums to 0.75 along axis 1 (it would sum to 1 along the last axis)
+    expect_error(ValueError, CrossEntropyLoss().forward, PIXEL_LOGITS, target, match="non-negative rows that sum to 1", also=("axis 1",))
+    expect_error(ValueError, CrossEntropyLoss().forward, PIXEL_LOGITS, np.zeros((2, 4, 4, 3)), match="one-hot labels must have the logits' shape",
+                 also=("(2, 3, 4, 4)", "(2, 4, 4, 3)"))
+
+
+def test_pixel_logits_must_be_finite_and_non_empty():
+    logits = PIXEL_LOGITS.copy()
+    logits[0, 1, 2, 3] = np.nan
+    expect_error(NonFiniteError, CrossEntropyLoss().forward, logits, np.zeros((2, 4, 4), dtype=int), match="NaN", also=("logits", "(0, 1, 2, 3)"))
+    expect_error(ValueError, CrossEntropyLoss().forward, np.zeros((2, 3, 0, 4)), np.zeros((2, 0, 4), dtype=int), match="non-empty", also=("(2, 3, 0, 4)",))

@@ -388,3 +388,25 @@ def test_cross_correlation_vs_true_convolution():
     np.testing.assert_array_equal(conv2d_naive(x, w[::-1, ::-1]), true_conv)
     assert not np.array_equal(conv2d(x, w), true_conv)  # deep-learning "convolution" does not flip
 
+
+
+def test_cross_entropy_per_pixel_by_hand():
+    # One image, 3 classes, 2x2 pixels; the scores are logs so that each softmax is a simple fraction:
+    #   pixel (0,0): scores (0, 0, 0),     p = (1/3, 1/3, 1/3), label 0: -log p = ln 3
+    #   pixel (0,1): scores (ln2, 0, 0),   p = (1/2, 1/4, 1/4), label 0: ln 2
+    #   pixel (1,0): scores (0, ln3, 0),   p = (1/5, 3/5, 1/5), label 2: ln 5
+    #   pixel (1,1): scores (0, 0, ln6),   p = (1/8, 1/8, 3/4), label 2: ln(4/3)
+    # mean over the 4 pixels: (ln 3 + ln 2 + ln 5 + ln 4/3) / 4 = ln(40) / 4
+    from cnnlib import CrossEntropyLoss
+
+    ln = np.log
+    scores = np.zeros((1, 3, 2, 2))
+    scores[0, 0, 0, 1], scores[0, 1, 1, 0], scores[0, 2, 1, 1] = ln(2), ln(3), ln(6)
+    labels = np.array([[[0, 0], [2, 2]]])
+    loss = CrossEntropyLoss()
+    assert loss.forward(scores, labels) == pytest.approx(ln(40) / 4, rel=1e-14)
+    p = np.array([[1 / 3, 1 / 2, 1 / 5, 1 / 8], [1 / 3, 1 / 4, 3 / 5, 1 / 8], [1 / 3, 1 / 4, 1 / 5, 3 / 4]]).reshape(1, 3, 2, 2)
+    target = np.zeros((1, 3, 2, 2))
+    target[0, 0, 0, :] = 1  # label 0 in the top row
+    target[0, 2, 1, :] = 1  # label 2 in the bottom row
+    np.testing.assert_allclose(loss.backward(), (p - target) / 4, rtol=1e-13, atol=1e-16)

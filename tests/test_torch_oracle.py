@@ -164,3 +164,22 @@ def test_whole_reference_network_forward_backward(rng):
     grads = dict(theirs.named_parameters())
     for k, g in ours.grads.items():
         np.testing.assert_allclose(g, grads[names[k]].grad.numpy(), rtol=1e-7, atol=1e-10, err_msg=k)
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 3, 5), (3, 3, 6), (2, 3, 2, 3, 2)], ids=["NCHW", "NCL", "NCDHW"])
+@pytest.mark.parametrize("target", ["classes", "probabilities"])
+def test_cross_entropy_per_pixel(rng, shape, target):
+    # PyTorch's "K-dimensional case": class axis 1, the mean over every position
+    z = rng.normal(scale=2.0, size=shape)
+    if target == "classes":
+        y = rng.integers(0, shape[1], size=(shape[0], *shape[2:]))
+        yt = torch.tensor(y)
+    else:
+        y = np.moveaxis(rng.dirichlet(np.ones(shape[1]), size=(shape[0], *shape[2:])), -1, 1)
+        yt = t(y)
+    loss = c.CrossEntropyLoss()
+    zt = t(z).requires_grad_()
+    lt = torch.nn.CrossEntropyLoss()(zt, yt)
+    lt.backward()
+    assert loss.forward(z, y) == pytest.approx(lt.item(), rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), zt.grad.numpy(), rtol=1e-10, atol=1e-15)
