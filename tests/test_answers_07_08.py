@@ -51,7 +51,7 @@ EXAMPLE = np.array([2.0, 1.0, 0.1])
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("notebook, questions, exercises", [(NB07, 5, 4), (NB08, 5, 2)])
+@pytest.mark.parametrize("notebook, questions, exercises", [(NB07, 5, 4), (NB08, 5, 4)])
 def test_every_question_and_pen_and_paper_exercise_has_a_folded_answer(notebook, questions, exercises):
     text = markdown(notebook)
     check = text[text.index("## Check your understanding"):]
@@ -236,3 +236,35 @@ def test_08_check_5_batch_norm_outputs_sum_to_m_beta():
     y = bn.forward(np.random.default_rng(1).normal(size=(4, 3, 5, 5)) * 3 + 1)
     np.testing.assert_allclose(y.sum(axis=(0, 2, 3)), 4 * 5 * 5 * bn.params["beta"], atol=1e-9)
     assert r"$m\beta$ per" in answer_after(NB08, "5. Why can a gradient check with `dy` all ones")
+
+
+class AvgBackMaxPool(cnnlib.MaxPool2d):
+    """The answer to notebook 08's exercise 3, as printed there."""
+
+    def forward(self, x, training=True):
+        self.x_seen = x
+        return super().forward(x, training)
+
+    def backward(self, dy):
+        return cnnlib.avg_pool2d_backward(dy, self.x_seen, self.kernel_size, self.stride)
+
+
+def test_08_exercise_3_average_routing_fails_with_error_three_quarters():
+    r = cnnlib.gradcheck(AvgBackMaxPool(2), np.random.default_rng(0).normal(size=(2, 3, 4, 4)))
+    assert not r.passed(1e-6) and list(r.errors) == ["x"]
+    assert abs(r.errors["x"] - 0.75) < 1e-6
+    a = answer_after(NB08, "**3. Break it yourself.**")
+    assert "exactly $1 - 1/4 = 0.75$" in a
+    code = re.search(r"```python\n(.*?)```", a, flags=re.S).group(1)
+    assert "class AvgBackMaxPool(cnnlib.MaxPool2d):" in code and "cnnlib.avg_pool2d_backward(dy, self.x_seen" in code
+
+
+def test_08_exercise_4_window_starts_with_pad_2_stride_3():
+    assert cnnlib.conv_output_size(8, 3, stride=3, padding=2) == 4 == (8 + 4 - 3) // 3 + 1
+    assert list(range(-2, 8 + 2 - 3 + 1, 3)) == [-2, 1, 4, 7]
+    rng = np.random.default_rng(4)
+    x, w, dy = rng.normal(size=8), rng.normal(size=3), rng.normal(size=4)
+    dW = cnnlib.conv2d_backward(dy[None], x[None], w[None], stride=(1, 3), padding=((0, 0), (2, 2)))[1][0]
+    padded = np.pad(x, 2)
+    np.testing.assert_allclose(dW, sum(dy[k] * padded[3 * k:3 * k + 3] for k in range(4)))
+    assert "start at $-2, 1, 4, 7$: four outputs" in answer_after(NB08, "**4. The 1-D loop.**")
