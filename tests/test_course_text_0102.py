@@ -35,7 +35,11 @@ def answers(notebook: str) -> list[str]:
 
 
 def test_notebook_01_answers():
-    exercise, q1, q2, q3, q4 = answers(NB01)
+    predict, exercise, q1, q2, q3, q4 = answers(NB01)
+    # exercise 3: the matrix of a 3x3 convolution of a 28x28 image
+    assert (26 * 26, 28 * 28) == (676, 784) and "676x784" in predict
+    assert 676 * 9 == 6084 and 676 * 784 == 529_984 and round(100 * 9 / 784, 1) == 1.1
+    assert "**1.1%**" in predict and "6,084 of 529,984" in predict
     # the pen-and-paper exercise: a 1920x1080 colour photo, Conv2d(3, 64, kernel_size=5)
     assert 1080 * 1920 * 3 == 6_220_800 and "6,220,800 weights" in exercise
     assert cnnlib.Conv2d(3, 64, kernel_size=5).num_parameters() == 4864 and "4{,}864" in exercise
@@ -61,7 +65,17 @@ def test_notebook_01_answers():
 
 def test_notebook_02_answers():
     X = np.array([[5, 2, 2, 3], [3, 1, 2, 1], [9, 0, 4, 5]])
-    exercise, q1, q2, q3, q4, q5, q6 = answers(NB02)
+    predict, exercise, q1, q2, q3, q4, q5, q6 = answers(NB02)
+    # exercise 2: the diagonal kernels on the X picture and on a picture of the '/' stroke alone
+    falling = 2 * np.eye(3, dtype=int) - 1
+    picture_x, slash = -np.ones((7, 7), dtype=int), -np.ones((7, 7), dtype=int)
+    picture_x[np.arange(7), np.arange(7)] = 1
+    picture_x[np.arange(7), 6 - np.arange(7)] = 1
+    slash[np.arange(7), 6 - np.arange(7)] = 1
+    assert cnnlib.conv2d(picture_x, falling[:, ::-1])[2, 2] == 5 and "$3 - 2 + 4 = 5$" in predict
+    on_slash = cnnlib.conv2d(slash, falling)
+    assert (on_slash[np.arange(5), 4 - np.arange(5)] == 1).all() and on_slash.max() == 5
+    assert "along the stroke it gives 1" in predict and "largest value anywhere is 5" in predict
     K01 = np.array([[0, 1], [1, 0]])
     np.testing.assert_array_equal(cnnlib.conv2d(X, K01), [[5, 3, 5], [10, 2, 5]])
     assert np.array_equal(K01, K01[::-1, ::-1])
