@@ -42,6 +42,9 @@ def _running(rm, rv, x, momentum=0.1):
 REFERENCE = {
     "conv2d_single": lambda x, k: F.conv2d(x, k),
     "conv2d": lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b, stride=stride, padding=padding),
+    "im2col": lambda x, kh, kw: np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2)).transpose(
+        1, 2, 0, 3, 4).reshape((x.shape[1] - kh + 1) * (x.shape[2] - kw + 1), -1),
+    "conv2d_im2col": lambda x, w, b=None: F.conv2d(x, w, b),
     "output_size": lambda n, kernel_size, stride=1, padding=0: F.conv_output_size(n, kernel_size, stride, padding),
     "conv_output_shape": lambda s, o, k, stride=1, padding=0: (
         s[0], o, F.conv_output_size(s[2], k, stride, padding), F.conv_output_size(s[3], k, stride, padding)),
