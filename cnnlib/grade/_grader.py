@@ -54,6 +54,8 @@ RELEASE_DIR = PACKAGE.parent / "exercises"
 REFERENCES: dict[str, tuple[str, ...]] = {
     "conv2d_single": ("conv2d", "conv2d_naive", "Conv2d"),
     "conv2d": ("conv2d", "conv2d_naive", "Conv2d"),
+    "im2col": ("im2col", "im2col_same"),
+    "conv2d_im2col": ("conv2d", "conv2d_naive", "Conv2d", "im2col_same"),
     "output_size": ("conv_output_size",),
     "conv_output_shape": ("conv_output_size", "conv2d", "Conv2d"),
     "conv_param_count": ("num_parameters", "Conv2d"),
