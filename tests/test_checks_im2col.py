@@ -44,14 +44,24 @@ def conv_im2col(x, w, b=None, bug=None):
     _, C, kh, kw = w.shape
     OH, OW = x.shape[2] - kh + 1, x.shape[3] - kw + 1
     w_flat = w.transpose(0, 2, 3, 1).reshape(O, -1) if bug == "weights_channel_last" else w.reshape(O, -1)
+    if bug == "w_reshape_minus1":  # w.reshape(-1, O) instead of w.reshape(O, -1).T: same shape, weights mixed up
+        w_flat = w.reshape(-1, O).T
     y = np.zeros((N, O, OH, OW))
     for n in range(N):
         prod = im2col_loop(x[n], kh, kw) @ w_flat.T  # (OH*OW, O)
-        if b is not None and bug != "no_bias":
+        if bug == "bias_none_unhandled":
+            prod = prod + b  # fails when b is None
+        elif b is not None and bug not in ("no_bias", "bias_last_axis"):
             prod = prod + b
         y[n] = prod.reshape(O, OH, OW) if bug == "no_transpose" else prod.T.reshape(O, OH, OW)
+        if bug == "bias_last_axis" and b is not None:
+            y[n] = y[n] + b  # broadcasts over the output columns when OW == O
         if bug == "first_image_only":
             y[n] = y[0]
+    if bug == "channels_last":
+        return y.transpose(0, 2, 3, 1)
+    if bug == "no_batch_axis":  # the last image's (O, OH, OW) output only
+        return y[-1]
     return y
 
 
@@ -115,6 +125,11 @@ WRONG_CONV = [
     ("weights_channel_last", "channels_and_filters", "the weights flattened in another order"),
     ("no_bias", "channels_and_filters", "the bias was left out"),
     ("first_image_only", "batch", "every image got the first image's output"),
+    ("channels_last", "one_image", "the output channels last, (N, OH, OW, O)"),
+    ("no_batch_axis", "one_image", "the output of the image without the batch axis"),
+    ("w_reshape_minus1", "channels_and_filters", "w.reshape(-1, O) where w.reshape(O, -1).T is meant"),
+    ("bias_last_axis", "channels_and_filters", "the bias added along the last axis"),
+    ("bias_none_unhandled", "one_image", "b is None here (no bias)"),
 ]
 
 
@@ -148,3 +163,24 @@ def test_the_reference_agrees_with_cnnlibs_convolution():
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 3, 2))
     np.testing.assert_allclose(conv_im2col(x, w), F.conv2d(x, w), atol=1e-12)
+
+
+def test_an_input_changed_in_place_is_not_called_a_layout_problem(capsys):
+    def overwrites(x, kh, kw):
+        cols = im2col_loop(x, kh, kw)
+        x[...] = 0
+        return cols
+    checks.check_im2col(overwrites)
+    out = capsys.readouterr().out
+    assert "the answer is right, but your function changed its input x in place" in out
+    assert "Every expected value" not in out
+
+
+def test_conv2d_im2col_layout_note_describes_the_output_not_the_matrix(capsys):
+    # right values, but each image's output left flat as (O*OH*OW,): no named mistake, so the layout note
+    def flat(x, w, b=None):
+        return conv_im2col(x, w, b).reshape(x.shape[0], -1)
+    checks.check_conv2d_im2col(flat)
+    out = capsys.readouterr().out
+    assert "Every expected value is there, but not where it belongs" in out
+    assert "the result is (N, O, OH, OW)" in out and "the order of w.reshape(O, C*kh*kw)" not in out
