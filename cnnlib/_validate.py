@@ -309,21 +309,25 @@ def class_axis(x: np.ndarray, axis: Any, where: str) -> int:
 
 
 def class_labels(
-    y: Any, where: str, name: str = "labels", *, n: int | None = None, num_classes: int | None = None
+    y: Any, where: str, name: str = "labels", *, n: int | None = None, num_classes: int | None = None,
+    per_position: bool = False,
 ) -> np.ndarray:
     """Integer class labels of shape ``(N,)``, as int64.
 
     With ``n``, there must be exactly ``n`` of them (one per example); with
     ``num_classes``, each must lie in ``[0, num_classes)``; otherwise each must be >= 0.
+    With ``per_position``, labels of shape ``(N, H, W)`` (one class per pixel, any
+    ``(N, d1, ..., dk)``) are accepted too.
     Raises ValueError for a wrong shape, count or range, TypeError for non-integers.
     """
     y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{where}: expected {name} as integer class labels of shape (N,); got shape {y.shape}")
+    shapes = "(N,) or (N, H, W)" if per_position else "(N,)"
+    if y.ndim != 1 and not (per_position and y.ndim > 1):
+        raise ValueError(f"{where}: expected {name} as integer class labels of shape {shapes}; got shape {y.shape}")
     if n is not None and len(y) != n:
         raise ValueError(f"{where}: expected {n} {name}, one per example, as a 1-D array; got {len(y)}")
     if y.size and y.dtype.kind not in "iu":
-        raise TypeError(f"{where}: {name} must be integers (class numbers, shape (N,)); got dtype {y.dtype}")
+        raise TypeError(f"{where}: {name} must be integers (class numbers, shape {shapes}); got dtype {y.dtype}")
     if y.size:
         low, high = 0, num_classes
         bad = (y < low) | (y >= high) if high is not None else (y < low)
@@ -332,7 +336,7 @@ def class_labels(
             raise ValueError(
                 f"{where}: {name} must be integers {rng}"
                 + (f" for {high} classes" if high is not None else "")
-                + f"; got {int(bad.sum())} out of range (e.g. {int(y[bad][0])})"
+                + f"; got {int(bad.sum())} out of range (e.g. {int(y[bad].flat[0])})"
             )
     return y.astype(np.int64, copy=False)
 

@@ -182,7 +182,7 @@ def _check_data(x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
     x = as_float_array(x, "x", where)
     if x.ndim < 2:
         raise ValueError(f"{where}: expected x with a batch axis, e.g. (N, C, H, W); got shape {x.shape}")
-    y = class_labels(y, where, "y")
+    y = class_labels(y, where, "y", per_position=True)  # (N,), or (N, H, W) for a score per pixel
     if len(x) != len(y):
         raise ValueError(f"{where}: x has {len(x)} examples but y has {len(y)} labels")
     if len(x) == 0:
@@ -306,8 +306,10 @@ def fit(
         Usually a :class:`~cnnlib.layers.Sequential` ending in class scores (logits).
     x_train : array_like, (N, ...)
         Training inputs, e.g. images ``(N, 1, 28, 28)`` as float32.
-    y_train : array_like of int, (N,)
-        Class labels.
+    y_train : array_like of int, (N,) or (N, H, W)
+        Class labels: one per example, or one per pixel for a model whose
+        scores are ``(N, K, H, W)`` (then each pixel counts as one example in
+        the loss and the accuracy, as in :class:`~cnnlib.losses.CrossEntropyLoss`).
     epochs : int, default 1
         Passes over the training set.
     batch_size : int, default 64
@@ -450,16 +452,19 @@ class _Watch:
     def check_labels(self, classes: int) -> None:
         """Every label (training and validation) must name one of the model's ``classes`` outputs."""
         for where, y in self.labels:
-            class_labels(y, where, "y", num_classes=classes)
+            class_labels(y, where, "y", num_classes=classes, per_position=True)
         self.labels_checked = True
+
+    def check_output(self, logits: np.ndarray) -> None:
+        """At the first batch, before its loss: every label must name one of the model's outputs."""
+        if not self.labels_checked and logits.ndim >= 2:
+            self.check_labels(logits.shape[1])
 
     def check_loss(self, batch_loss: float, logits: np.ndarray, epoch: int, step: int) -> None:
         if not np.isfinite(batch_loss):
             raise _diverged(epoch, step, self.optimizer, f"the loss is {batch_loss}")
-        classes = logits.shape[1] if logits.ndim == 2 else 1
+        classes = logits.shape[1] if logits.ndim >= 2 else 1
         if self.limit is None:  # the run's first batch, before any step
-            if not self.labels_checked and logits.ndim == 2:
-                self.check_labels(classes)
             self.first = batch_loss
             self.limit = _LOSS_EXPLOSION * max(batch_loss, math.log(max(classes, 2)))
         elif batch_loss > self.limit:
@@ -502,6 +507,7 @@ def _train_one_epoch(
             xb, yb = x[idx], y[idx]
             try:
                 logits = runner.forward(xb, training=True)
+                watch.check_output(logits)
                 batch_loss = loss_fn.forward(logits, yb)
             except NonFiniteError as exc:
                 where = str(exc).split(":", 1)[0]
@@ -509,9 +515,9 @@ def _train_one_epoch(
             watch.check_loss(batch_loss, logits, epoch, step)
             runner.backward(loss_fn.backward())
             optimizer.step()
-            total_loss += batch_loss * len(yb)
+            total_loss += batch_loss * yb.size  # yb.size: examples, or pixels for labels (N, H, W)
             correct += int((logits.argmax(axis=1) == yb).sum())
-            seen += len(yb)
+            seen += yb.size
             if bar is not None:
                 bar.update(1)
                 if step % 20 == 0 or seen == len(order):
@@ -550,7 +556,8 @@ def evaluate(model: Layer, x: Any, y: Any, batch_size: int = 128) -> Evaluation:
     ----------
     model : Layer
     x : array_like, (N, ...)
-    y : array_like of int, (N,)
+    y : array_like of int, (N,) or (N, H, W)
+        Class labels, one per example or one per pixel (see :func:`fit`).
     batch_size : int, default 128
         Examples per forward pass. It only affects memory and speed; moderate
         batches are fastest (on MNIST, 128 takes a third of the time of 1000).
@@ -573,9 +580,9 @@ def evaluate(model: Layer, x: Any, y: Any, batch_size: int = 128) -> Evaluation:
     loss_fn = CrossEntropyLoss()
     total, correct = 0.0, 0
     for sl, logits in _logits(model, x, batch_size):
-        total += loss_fn.forward(logits, y[sl]) * len(logits)
+        total += loss_fn.forward(logits, y[sl]) * y[sl].size  # examples, or pixels for labels (N, H, W)
         correct += int((logits.argmax(axis=1) == y[sl]).sum())
-    return Evaluation(total / len(x), correct / len(x))
+    return Evaluation(total / y.size, correct / y.size)
 
 
 def predict(model: Layer, x: Any, batch_size: int = 128, return_probs: bool = False) -> np.ndarray:

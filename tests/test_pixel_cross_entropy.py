@@ -81,15 +81,31 @@ def test_a_fully_convolutional_model_trains_with_the_per_pixel_loss():
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
-@pytest.mark.xfail(reason="fit/evaluate take one label per example: training.py's _check_data calls class_labels, "
-                   "which wants labels of shape (N,), and the accuracy divides by N, not N*H*W (see the H7 report)",
-                   strict=False)
-def test_fit_with_per_pixel_labels():
+
+def test_fit_and_evaluate_take_per_pixel_labels():
+    """fit, evaluate and predict with scores (N, K, H, W) and labels (N, H, W): each pixel is one example."""
     rng = np.random.default_rng(45)
-    x = rng.random((8, 1, 5, 5)).astype(np.float32)
-    y = (x[:, 0] > 0.5).astype(np.int64)
+    x = rng.random((64, 1, 6, 6)).astype(np.float32)
+    y = (x[:, 0] > 0.5).astype(np.int64)                  # each pixel's class: is it brighter than 0.5?
+    model = cnnlib.Sequential(cnnlib.Conv2d(1, 2, 1, seed=0))  # a 1x1 convolution can learn the threshold
+    history = cnnlib.fit(model, x, y, epochs=30, batch_size=16, optimizer=cnnlib.Adam(model.parameters(), lr=0.05),
+                         seed=0, progress=False)
+    assert history.accuracy[-1] > 0.95 and history.loss[-1] < history.loss[0]
+    result = cnnlib.evaluate(model, x, y, batch_size=10)   # batches of unequal size: weighted by pixels
+    scores = model.forward(x, training=False)
+    assert result.loss == pytest.approx(CrossEntropyLoss().forward(scores, y), rel=1e-5)
+    assert result.accuracy == pytest.approx(float((scores.argmax(axis=1) == y).mean()))
+    assert np.array_equal(cnnlib.predict(model, x), scores.argmax(axis=1))
+
+
+def test_fit_checks_per_pixel_labels_against_the_model():
+    x = np.zeros((4, 1, 5, 5), dtype=np.float32)
     model = cnnlib.Sequential(cnnlib.Conv2d(1, 2, 3, padding="same", seed=0))
-    history = cnnlib.fit(model, x, y, epochs=1, batch_size=4, progress=False)
-    assert 0.0 <= history.accuracy[0] <= 1.0
-    result = cnnlib.evaluate(model, x, y)
-    assert 0.0 <= result.accuracy <= 1.0
+    y = np.zeros((4, 5, 5), dtype=np.int64)
+    y[1, 2, 3] = 2                                       # a third class, the model has two
+    with pytest.raises(ValueError, match=r"fit: y must be integers in \[0, 2\) for 2 classes; got 1 out of range \(e.g. 2\)"):
+        cnnlib.fit(model, x, y, epochs=1, batch_size=4, progress=False)
+    with pytest.raises(TypeError, match=r"y must be integers \(class numbers, shape \(N,\) or \(N, H, W\)\); got dtype float64"):
+        cnnlib.fit(model, x, y.astype(float), epochs=1, batch_size=4, progress=False)
+    with pytest.raises(ValueError, match="x has 4 examples but y has 3 labels"):
+        cnnlib.evaluate(model, x, y[:3])
