@@ -44,6 +44,8 @@ __all__ = [
     "max_pool2d_backward_naive",
     "avg_pool2d",
     "avg_pool2d_backward",
+    "global_avg_pool2d",
+    "global_avg_pool2d_backward",
     "relu",
     "leaky_relu",
     "sigmoid",
@@ -618,6 +620,72 @@ def avg_pool2d_backward(
     x, kernel, stride, pad, out_hw = _prepare_pool(x, kernel_size, stride, padding, where)
     dy = V.upstream_gradient(dy, (*x.shape[:-2], *out_hw), where)
     return K.avg_pool2d_backward(dy.astype(x.dtype, copy=False), x.shape, kernel, stride, pad)
+
+
+def _prepare_global_pool(x: Any, where: str) -> np.ndarray:
+    x = finite_float_array(x, "x", where)
+    V.check_ndim(x, (4,), "x", where, "(N, C, H, W)")
+    if x.shape[2] * x.shape[3] == 0:
+        raise ValueError(f"{where}: expected x with at least one position per map (H, W >= 1); got shape {x.shape}")
+    return x
+
+
+def global_avg_pool2d(x: Any) -> np.ndarray:
+    """Global average pooling: each feature map averaged to one number, ``y[n, c] = mean of x[n, c]``.
+
+    The output's size no longer depends on the image's, so a classifier after it accepts any
+    ``H, W`` (Lin, Chen and Yan, "Network In Network", ICLR 2014). PyTorch:
+    ``nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())``.
+
+    Parameters
+    ----------
+    x : array_like
+        ``(N, C, H, W)``; floats keep their dtype, integers become float64.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, C)``, the mean over the ``H * W`` positions of each map.
+
+    Raises
+    ------
+    ValueError, TypeError, NonFiniteError
+        ``x`` not 4-D or without positions (``H * W == 0``); not real numbers; NaN or infinity.
+
+    Examples
+    --------
+    >>> global_avg_pool2d([[[[1, 3], [2, 6]], [[0, 0], [4, 8]]]])
+    array([[3., 3.]])
+    """
+    x = _prepare_global_pool(x, "global_avg_pool2d")
+    return x.mean(axis=(2, 3))
+
+
+def global_avg_pool2d_backward(dy: Any, x: Any) -> np.ndarray:
+    """Gradient of :func:`global_avg_pool2d`: each ``dy[n, c]`` spread evenly, ``dy[n, c] / (H * W)`` per position.
+
+    Parameters
+    ----------
+    dy : array_like
+        ``(N, C)``, the gradient of the loss with respect to the output.
+    x : array_like
+        ``(N, C, H, W)``, the forward pass's input (only its shape is used).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``dx``, shaped like ``x``, in ``x``'s dtype.
+
+    Raises
+    ------
+    ValueError
+        ``x`` not 4-D, or ``dy`` not ``(N, C)``.
+    """
+    where = "global_avg_pool2d_backward"
+    x = _prepare_global_pool(x, where)
+    N, C, H, W = x.shape
+    dy = V.upstream_gradient(dy, (N, C), where).astype(x.dtype, copy=False)
+    return np.broadcast_to(dy[:, :, None, None] / (H * W), x.shape).copy()  # every position gets an equal share
 
 
 # --------------------------------------------------------------------------

@@ -37,6 +37,7 @@ __all__ = [
     "BatchNorm2d",
     "MaxPool2d",
     "AvgPool2d",
+    "GlobalAvgPool2d",
     "ReLU",
     "LeakyReLU",
     "Sigmoid",
@@ -544,6 +545,28 @@ class AvgPool2d(_Pool):
         dy = self._grad_input(dy, out_shape)
         # each window shares its gradient equally among its kh*kw inputs
         return K.avg_pool2d_backward(dy, x_shape, self.kernel_size, self.stride, self.padding)
+
+
+class GlobalAvgPool2d(Layer):
+    """Global average pooling ``(N, C, H, W) -> (N, C)``: the mean of each feature map (Lin et al., 2014).
+
+    A classifier after it no longer depends on the image size. PyTorch's twin is
+    ``nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())``; see
+    :func:`cnnlib.functional.global_avg_pool2d`. Backward gives each of the
+    ``H * W`` positions an equal share, ``dy[n, c] / (H * W)``.
+    """
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        x = self._input(x, training, (4,), "(N, C, H, W)")
+        if x.shape[2] * x.shape[3] == 0:
+            raise ValueError(f"GlobalAvgPool2d.forward: expected x with at least one position per map; got shape {x.shape}")
+        self._cache = (x.shape, x.dtype)
+        return x.mean(axis=(2, 3))  # y[n, c] = mean of the map x[n, c]
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        (N, C, H, W), dtype = self._cached()
+        dy = self._grad_input(dy, (N, C)).astype(dtype, copy=False)
+        return np.broadcast_to(dy[:, :, None, None] / (H * W), (N, C, H, W)).copy()  # an equal share per position
 
 
 class _Activation(Layer):

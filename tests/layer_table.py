@@ -101,6 +101,12 @@ def _torch_simple(name: str, **kwargs: Any) -> Callable[[Any], Any]:
     return make
 
 
+def _torch_global_avg_pool(layer: Any) -> Any:
+    import torch
+
+    return torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()).double()
+
+
 def _conv_args(layer: c.Conv2d) -> dict[str, Any]:
     return dict(stride=layer.stride, padding=layer.padding, pad_mode=layer.pad_mode)
 
@@ -157,6 +163,12 @@ LAYERS: list[LayerCase] = [
         reference=lambda L, x: F.avg_pool2d(x, L.kernel_size, **_pool_args(L)),
         reference_backward=lambda L, x, dy: F.avg_pool2d_backward(dy, x, L.kernel_size, **_pool_args(L)),
         torch=_torch_simple("AvgPool2d", kernel_size=lambda L: L.kernel_size, stride=lambda L: L.stride, padding=lambda L: L.padding),
+    ),
+    LayerCase(
+        "GlobalAvgPool2d", lambda: c.GlobalAvgPool2d(), (2, 3, 5, 4), bad_ndim=(3, 5, 4),
+        reference=lambda L, x: F.global_avg_pool2d(x),
+        reference_backward=lambda L, x, dy: F.global_avg_pool2d_backward(dy, x),
+        torch=_torch_global_avg_pool,
     ),
     LayerCase("ReLU", lambda: c.ReLU(), (2, 3, 4, 5), reference=lambda L, x: F.relu(x), torch=_torch_simple("ReLU")),
     LayerCase(
