@@ -563,22 +563,22 @@ WRONG = [
     ("tanh_backward", lambda dy, x: dy * (1 - np.tanh(x)), "numerical", "square missing"),
     # 05 pooling
     ("max_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, stride, "max_starts_at_zero"), "all_negative", "maximum starts at 0"),
-    ("max_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, stride, "default_stride_1"), "lecture_example", "default stride 1"),
+    ("max_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, stride, "default_stride_1"), "worked_example", "default stride 1"),
     ("max_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, 1 if stride else None), "overlapping", "stride argument ignored"),
     ("max_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, stride, "ceil"), "leftover", "output size rounded up"),
-    ("max_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, stride, "avg"), "lecture_example", "average instead of max"),
-    ("max_pool2d_backward", lambda dy, x, k, stride=None: max_pool_backward_loop(dy, x, k, stride, "whole_window"), "lecture_example", "gradient to every element of the window"),
+    ("max_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, stride, "avg"), "worked_example", "average instead of max"),
+    ("max_pool2d_backward", lambda dy, x, k, stride=None: max_pool_backward_loop(dy, x, k, stride, "whole_window"), "worked_example", "gradient to every element of the window"),
     ("max_pool2d_backward", lambda dy, x, k, stride=None: max_pool_backward_loop(dy, x, k, stride, "assign"), "shared_maximum", "= instead of += with overlapping windows"),
     ("max_pool2d_backward", lambda dy, x, k, stride=None: max_pool_backward_loop(dy, x, k, stride, "all_ties"), "ties", "gradient to every tied maximum"),
     ("max_pool2d_backward", lambda dy, x, k, stride=None: max_pool_backward_loop(dy, x, k, stride, "last_max"), "ties", "last maximum instead of first"),
-    ("max_pool2d_backward", lambda dy, x, k, stride=None: max_pool_backward_loop(dy, x, k, stride, "average"), "lecture_example", "average pooling's gradient"),
-    ("max_pool2d_backward", lambda dy, x, k, stride=None: max_pool_backward_loop(dy, x, k, stride, "no_dy"), "lecture_example", "dy forgotten"),
+    ("max_pool2d_backward", lambda dy, x, k, stride=None: max_pool_backward_loop(dy, x, k, stride, "average"), "worked_example", "average pooling's gradient"),
+    ("max_pool2d_backward", lambda dy, x, k, stride=None: max_pool_backward_loop(dy, x, k, stride, "no_dy"), "worked_example", "dy forgotten"),
     ("max_pool2d_backward", lambda dy, x, k, stride=None: max_pool_backward_loop(dy, x, k, None), "overlapping", "stride ignored"),
-    ("avg_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, stride, "avg_divides_by_k"), "lecture_example", "divides by k, not k*k"),
+    ("avg_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, stride, "avg_divides_by_k"), "worked_example", "divides by k, not k*k"),
     ("avg_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, stride, "avg_divides_by_stride"), "overlapping", "divides by stride**2"),
     ("avg_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, stride, "ceil"), "leftover", "output size rounded up"),
-    ("avg_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, stride), "lecture_example", "max instead of average"),
-    ("avg_pool2d_backward", lambda dy, x, k, stride=None: avg_pool_backward_loop(dy, x, k, stride, "no_division"), "lecture_example", "share not divided"),
+    ("avg_pool2d", lambda x, k, stride=None: max_pool_loop(x, k, stride), "worked_example", "max instead of average"),
+    ("avg_pool2d_backward", lambda dy, x, k, stride=None: avg_pool_backward_loop(dy, x, k, stride, "no_division"), "worked_example", "share not divided"),
     ("avg_pool2d_backward", lambda dy, x, k, stride=None: avg_pool_backward_loop(dy, x, k, stride, "assign"), "overlapping", "= instead of +="),
     ("avg_pool2d_backward", lambda dy, x, k, stride=None: avg_pool_backward_loop(dy, x, k, stride, "divides_by_k"), "numerical", "divides by k, not k*k"),
     # 06 softmax, cross-entropy, flatten
@@ -648,7 +648,7 @@ def test_wrong_implementation_is_caught(name, wrong, case, what, capsys):
 def test_feedback_shows_expected_received_and_hint(capsys):
     checks.check_max_pool2d_backward(lambda dy, x, k, stride=None: max_pool_backward_loop(dy, x, k, stride, "whole_window"))
     out = capsys.readouterr().out
-    assert "FAILED case 'lecture_example'" in out
+    assert "FAILED case 'worked_example'" in out
     assert "expected dx:" in out and "received dx:" in out and "first difference at dx[" in out
     assert "every input of a window received the window's gradient" in out  # the diagnosis
     assert "hint: each window sends its dy to the one input that was its maximum" in out

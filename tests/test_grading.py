@@ -405,3 +405,18 @@ def test_the_grader_without_its_dependencies_says_how_to_run_it():
             "from cnnlib.grade.__main__ import main\nsys.exit(main(['exercises/05_pooling.ipynb']))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 2 and "make grade NB=" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_grader_can_rebuild_every_layer_class_of_cnnlib():
+    """A student's model may use any layer of cnnlib.layers: the grader must know each one's arguments."""
+    import inspect
+
+    from cnnlib import layers
+    from cnnlib.grade._models import LAYER_ARGUMENTS
+
+    classes = {name for name in layers.__all__
+               if inspect.isclass(getattr(layers, name)) and issubclass(getattr(layers, name), layers.Layer)}
+    assert classes - {"Layer", "Sequential", "Parameter"} <= set(LAYER_ARGUMENTS), classes - set(LAYER_ARGUMENTS)
+    for name, arguments in LAYER_ARGUMENTS.items():
+        parameters = inspect.signature(getattr(layers, name)).parameters
+        assert set(arguments) <= set(parameters), (name, set(arguments) - set(parameters))

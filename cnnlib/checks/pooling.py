@@ -13,14 +13,14 @@ from ._engine import CheckResult, _Case, _rng, _run
 __all__ = ["check_max_pool2d", "check_max_pool2d_backward", "check_avg_pool2d", "check_avg_pool2d_backward"]
 
 
-_LECTURE_POOL = np.array([[[[1, 3, 2, 0], [4, 2, 1, 1], [0, 0, 5, 6], [1, 2, 7, 8]]]], dtype=float)
+_WORKED_POOL = np.array([[[[1, 3, 2, 0], [4, 2, 1, 1], [0, 0, 5, 6], [1, 2, 7, 8]]]], dtype=float)
 
 
 def _pool_inputs(seed: int) -> list[tuple[str, str, np.ndarray, int, int | None]]:
     rng = _rng(seed)
     x_overlap = rng.normal(size=(1, 2, 7, 5)).round(2)
     return [
-        ("lecture_example", "the worked example: 4x4, 2x2 windows, stride defaults to the kernel size", _LECTURE_POOL, 2, None),
+        ("worked_example", "the worked example: 4x4, 2x2 windows, stride defaults to the kernel size", _WORKED_POOL, 2, None),
         ("all_negative", "every value negative (2 channels, 4x6), 2x2 windows", -np.abs(rng.normal(size=(1, 2, 4, 6))).round(2) - 0.5, 2, None),
         ("non_square", "2 images, 3 channels, 6x8, 2x2 windows", rng.normal(size=(2, 3, 6, 8)).round(2), 2, None),
         ("overlapping", "3x3 windows with stride 2 (they overlap) on 7x5", x_overlap, 3, 2),

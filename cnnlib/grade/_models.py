@@ -25,6 +25,7 @@ LAYER_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "BatchNorm2d": ("num_features", "eps", "momentum"),
     "MaxPool2d": ("kernel_size", "stride", "padding"),
     "AvgPool2d": ("kernel_size", "stride", "padding"),
+    "GlobalAvgPool2d": (),
     "ReLU": (),
     "LeakyReLU": ("negative_slope",),
     "Sigmoid": (),
