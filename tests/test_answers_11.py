@@ -70,3 +70,27 @@ def test_no_code_cell_states_the_answers():
     cells = json.loads(NB11.read_text(encoding="utf-8"))["cells"]
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     assert not re.search(r"\[1, 3, 5, 7, -6\]|1_216|\[62, 124, 124\]", code)
+
+
+def test_exercise_2_zero_padding_sags_at_the_ends_edge_padding_does_not():
+    rng = np.random.default_rng(0)                      # the notebook's signal
+    t = np.linspace(0, 1, 200)
+    signal = 0.3 * np.sin(2 * np.pi * t) + (t > 0.3) - (t > 0.7) + 0.15 * rng.standard_normal(t.size)
+    zeros = F.conv1d(signal + 2, np.ones(9) / 9, padding="same")
+    edge = F.conv1d(signal + 2, np.ones(9) / 9, padding="same", pad_mode="edge")
+    for end in (0, -1):
+        assert abs(zeros[end] - 1.1) < 0.15 and abs(edge[end] - 2) < 0.25   # "about 1.1" and "near 2"
+    np.testing.assert_allclose(zeros[4:-4], edge[4:-4])  # only the 4 samples at each end differ
+    assert "5/9" in answer("Answer to exercise 2") and "about 1.1" in answer("Answer to exercise 2")
+
+
+def test_exercise_4_three_layers_see_7x7():
+    fcn = cnnlib.Sequential(*[m for i in range(3) for m in (cnnlib.Conv2d(1 if i == 0 else 8, 8, 3, padding="same", seed=i), cnnlib.ReLU())],
+                            cnnlib.Conv2d(8, 3, 1, seed=3))
+    probe = np.random.default_rng(2).random((1, 1, 15, 15)).astype(np.float32)
+    nudged = probe.copy()
+    nudged[0, 0, 7, 7] += 1.0
+    changed = np.any(fcn.forward(nudged, training=False) != fcn.forward(probe, training=False), axis=1)[0]
+    rows, cols = np.nonzero(changed)
+    assert (np.ptp(rows) + 1, np.ptp(cols) + 1) == (7, 7)
+    assert "**7 x 7**" in answer("Answer to exercise 4")
