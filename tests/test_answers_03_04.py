@@ -157,10 +157,10 @@ def test_notebook_03_exercise_answers():
 def test_notebook_03_exercise_cell_says_right_and_wrong():
     source = code_cell(NB03, "my_same_pad = None")
     right = run_filled_in(source, {"my_rows": "16", "my_same_pad": "2", "my_out": "4", "my_total_pad": "3",
-                                   "my_split": "(1, 2)"}, {"cnnlib": cnnlib})
+                                   "my_split": "(1, 2)"}, {"cnnlib": cnnlib, "np": np})
     assert right.count(": right") == 5 and "not yet" not in right
     wrong = run_filled_in(source, {"my_rows": "15", "my_same_pad": "1", "my_out": "3", "my_total_pad": "2",
-                                   "my_split": "(2, 1)"}, {"cnnlib": cnnlib})
+                                   "my_split": "(2, 1)"}, {"cnnlib": cnnlib, "np": np})
     assert wrong.count("not yet. Hint:") == 5 and ": right" not in wrong
     assert "16" not in right.replace("checked", "")          # the cell does not print the answers
 
@@ -242,3 +242,37 @@ def test_notebook_04_exercise_4_revive(mnist):
     assert (out[:, 0] > 0).any() and np.any(lin.grads["W"][0] != 0)
     text = answers(NB04)[0]
     assert "$-0.25$ and\n$0.53$" in text and "above $-0.53$" in text
+
+
+# -- the check cells read answers of the wrong kind without crashing ------------------------------------------------
+
+@pytest.mark.parametrize("values", [
+    {"my_rows": "'16'", "my_same_pad": "[2]", "my_out": "4.5", "my_total_pad": "True", "my_split": "3"},
+    {"my_split": "(1, 2, 3)"}, {"my_split": "'(1, 2)'"}, {"my_rows": "np.array([16, 16])"},
+])
+def test_notebook_03_exercise_cell_names_the_kind_of_answer(values):
+    out = run_filled_in(code_cell(NB03, "my_same_pad = None"), values, {"cnnlib": cnnlib, "np": np})
+    assert out.count(": write ") == len(values) and "not yet" not in out and ": right" not in out
+
+
+def test_notebook_03_exercise_cell_accepts_a_list_for_the_split_and_a_float_for_a_size():
+    out = run_filled_in(code_cell(NB03, "my_same_pad = None"), {"my_rows": "16.0", "my_split": "[1, 2]"},
+                        {"cnnlib": cnnlib, "np": np})
+    assert out.count(": right") == 2
+
+
+@pytest.mark.parametrize("values", [
+    {"my_dsigmoid": "'0.25, 0.105, 0.00665'", "my_relu": "'[[0, 0], [5, 0]]'", "my_mask": "[0, 0, 1, 0]"},
+    {"my_dsigmoid": "0.25", "my_relu": "[[0, 0], [5]]", "my_mask": "5"},
+    {"my_dsigmoid": "[0.25, 0.105]"},
+])
+def test_notebook_04_exercise_cell_names_the_kind_of_answer(values):
+    ns = {"np": np, "Sigmoid": cnnlib.Sigmoid, "ReLU": cnnlib.ReLU}
+    out = run_filled_in(code_cell(NB04, "my_dsigmoid = None"), values, ns)
+    assert out.count(": write ") == len(values) and "not yet" not in out and ": right" not in out
+
+
+def test_notebooks_03_04_read_no_private_attribute():
+    for notebook in (NB03, NB04):
+        code = "\n".join("".join(c["source"]) for c in cells(notebook) if c["cell_type"] == "code")
+        assert not re.search(r"\._[A-Za-z]|getattr\([^)]*[\"']_[A-Za-z]", code), notebook    # e.g. layer._cache
