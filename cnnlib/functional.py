@@ -679,8 +679,7 @@ def global_avg_pool2d_backward(dy: Any, x: Any) -> np.ndarray:
     Raises
     ------
     ValueError, TypeError, NonFiniteError
-        ``x`` not 4-D or without positions, or ``dy`` not ``(N, C)``; not real numbers; NaN or infinity
-        in ``dy`` or ``x``.
+        ``x`` not 4-D or without positions, or ``dy`` not ``(N, C)``; not real numbers; NaN or infinity.
     """
     where = "global_avg_pool2d_backward"
     x = _prepare_global_pool(x, where)
