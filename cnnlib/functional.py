@@ -678,8 +678,8 @@ def global_avg_pool2d_backward(dy: Any, x: Any) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        ``x`` not 4-D, or ``dy`` not ``(N, C)``.
+    ValueError, TypeError, NonFiniteError
+        ``x`` not 4-D or without positions, or ``dy`` not ``(N, C)``; not real numbers; NaN or infinity.
     """
     where = "global_avg_pool2d_backward"
     x = _prepare_global_pool(x, where)

@@ -148,3 +148,54 @@ def test_06_exercise_1_answer():
     assert np.isclose(layer.running_mean[0], 0.5) and round(float(layer.running_var[0]), 4) == 1.5667
     first = answers("06_batch_norm.ipynb")[0]
     assert "-1.3416, -0.4472, 0.4472, 1.3416" in first and "= 0.5$" in first and "1.5667" in first
+
+
+# -- the checked exercise cells, run as a student would ------------------------------------------------------------
+
+def run_check_cell(notebook: str, values: dict[str, str]) -> str:
+    """Run the exercise-1 check cell of ``notebook`` with ``values`` filled in for the ``None`` placeholders."""
+    import contextlib
+    import io
+    import re
+
+    nb = json.loads((ROOT / "notebooks" / notebook).read_text(encoding="utf-8"))
+    (source,) = ["".join(x["source"]) for x in nb["cells"] if x["cell_type"] == "code" and "# Exercise 1" in "".join(x["source"])]
+    for name, value in values.items():
+        source, n = re.subn(rf"^{name} = None", f"{name} = {value}", source, flags=re.M)
+        assert n == 1, name
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(source, {"np": np, "cnnlib": c, "BatchNorm2d": c.BatchNorm2d})
+    return out.getvalue()
+
+
+def test_05_exercise_cell_says_right_wrong_and_names_the_kind_of_answer():
+    out = run_check_cell("05_pooling.ipynb", {"my_max_pool": "[[5, 3], [9, 8]]", "my_avg_pool": "[[2.75, 2], [2.75, 4.25]]"})
+    assert out.count(": right") == 2
+    out = run_check_cell("05_pooling.ipynb", {"my_max_pool": "[[5, 3], [9, 4]]", "my_avg_pool": "[[2.75, 2], [2.75, 4]]"})
+    assert out.count("look again at window(s) (1, 1)") == 2
+    for wrong_kind in ("'5 3 9 8'", "[5, 3, 9, 8]", "[[1, 2], [3]]", "[['5', '3'], ['9', '8']]", "5", "{}"):
+        out = run_check_cell("05_pooling.ipynb", {"my_max_pool": wrong_kind, "my_avg_pool": wrong_kind})
+        assert out.count("write a 2x2 list of numbers") == 2, wrong_kind
+        assert "5 & 3" not in out and "[[5" not in out               # no answer given away
+
+
+def test_06_exercise_cell_says_right_wrong_and_names_the_kind_of_answer():
+    right = {"my_mean": "5", "my_var": "5", "my_xhat": "[-1.34, -0.45, 0.45, 1.34]",
+             "my_running_mean": "0.5", "my_running_var": "1.57"}               # two decimals are enough
+    assert run_check_cell("06_batch_norm.ipynb", right).count(": right") == 5
+    wrong = {"my_mean": "5", "my_var": "20 / 3", "my_xhat": "[-0.6, -0.2, 0.2, 0.6]",
+             "my_running_mean": "5", "my_running_var": "1.4"}
+    out = run_check_cell("06_batch_norm.ipynb", wrong)
+    assert out.count(": right") == 1 and "divide by the standard deviation, not by the variance" in out
+    kinds = {"my_mean": "'5'", "my_var": "[5]", "my_xhat": "[[-1.34, -0.45], [0.45, 1.34]]",
+             "my_running_mean": "[[1, 2], [3]]", "my_running_var": "'1.57'"}
+    out = run_check_cell("06_batch_norm.ipynb", kinds)
+    assert out.count("write a single number") == 4 and out.count("write a list of four numbers") == 1
+
+
+def test_06_compares_settings_on_validation_images_not_on_the_test_set():
+    nb = json.loads((ROOT / "notebooks" / "06_batch_norm.ipynb").read_text(encoding="utf-8"))
+    code = "\n".join("".join(x["source"]) for x in nb["cells"] if x["cell_type"] == "code")
+    assert "x_val, y_val = x_train[-5000:], y_train[-5000:]" in code
+    assert "x_test[" not in code and "evaluate(model, x_test" not in code
