@@ -170,6 +170,38 @@ def test_notebook_09_has_no_answers_printed_under_exercise_1():
     assert "28" not in printed and "23,530" not in printed and "23530" not in printed
 
 
+def run_notebook_09_exercise_1(**answers) -> list[str]:
+    """Run notebook 09's exercise-1 check cell with ``answers`` filled in; return the lines it prints."""
+    import contextlib
+    import io
+    import re
+
+    nb = json.loads((ROOT / "notebooks" / "09_first_cnn.ipynb").read_text(encoding="utf-8"))
+    src = next("".join(c["source"]) for c in nb["cells"] if "".join(c["source"]).startswith("# Exercise 1"))
+    for name, value in answers.items():
+        src, n = re.subn(rf"^{name} = None", f"{name} = {value!r}", src, flags=re.M)
+        assert n == 1, name
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(src, {"np": np, "cnnlib": cnnlib})          # must not raise, whatever the student wrote
+    return printed.getvalue().splitlines()
+
+
+def test_notebook_09_exercise_1_check_says_right_wrong_or_asks_for_the_format():
+    names = ("my_conv_volume", "my_pool_volume", "my_fc_params")
+    right = run_notebook_09_exercise_1(**dict(zip(names, [(28, 28, 12), [14, 14, 12], 23530])))
+    assert right == ["CONV volume: right", "POOL volume: right", "FC parameters: right"]
+    assert all(line.endswith(": right") for line in run_notebook_09_exercise_1(**dict(zip(names, [(28.0, 28, 12), (14, 14, 12), 23530.0]))))
+    wrong = run_notebook_09_exercise_1(**dict(zip(names, [(32, 32, 12), (16, 16, 12), 23520])))
+    assert len(wrong) == 3 and all(": not right. Hint: " in line for line in wrong)
+    assert "one bias per class" in wrong[2]
+    assert "order: width, height, depth" in run_notebook_09_exercise_1(my_conv_volume=(12, 28, 28))[0]
+    for bad_volume, bad_number in [("28x28x12", "23530"), (28, [23530]), ([14, 14], 23530.5), ((28, 28, "12"), True)]:
+        lines = run_notebook_09_exercise_1(my_conv_volume=bad_volume, my_pool_volume=bad_volume, my_fc_params=bad_number)
+        assert len(lines) == 3 and all(": please write " in line for line in lines), (bad_volume, bad_number, lines)
+    assert run_notebook_09_exercise_1() == [f"{n}: not answered yet" for n in ("CONV volume", "POOL volume", "FC parameters")]
+
+
 def test_notebook_09_every_folded_answer_uses_the_course_markup():
     text = markdown("09_first_cnn.ipynb")
     assert text.count("<details") == text.count('<details class="answer"><summary>Answer</summary>\n\n')
