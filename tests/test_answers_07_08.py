@@ -268,3 +268,112 @@ def test_08_exercise_4_window_starts_with_pad_2_stride_3():
     padded = np.pad(x, 2)
     np.testing.assert_allclose(dW, sum(dy[k] * padded[3 * k:3 * k + 3] for k in range(4)))
     assert "start at $-2, 1, 4, 7$: four outputs" in answer_after(NB08, "**4. The 1-D loop.**")
+
+
+# --------------------------------------------------------------------------
+# The checked cells: right, not right with the hint, the format, never raise
+# --------------------------------------------------------------------------
+
+
+def run_check(notebook: str, first_line: str, namespace: dict | None = None, **answers) -> list[str]:
+    """Run the check cell that starts with ``first_line`` with ``answers`` filled in; return what it prints."""
+    import contextlib
+    import io
+
+    src = next("".join(c["source"]) for c in cells(notebook)
+               if c["cell_type"] == "code" and "".join(c["source"]).startswith(first_line))
+    for name, value in answers.items():
+        src, n = re.subn(rf"^{name} = None$", lambda _: f"{name} = {value!r}", src, flags=re.M)
+        assert n == 1, name
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(src, {"np": np, "cnnlib": cnnlib, **(namespace or {})})     # must not raise, whatever was written
+    return printed.getvalue().splitlines()
+
+
+def test_07_exercise_1_check():
+    run = lambda **a: run_check(NB07, "# Exercise 1:", **a)                        # noqa: E731
+    assert run() == ["adding a constant: not answered yet", "halving: not answered yet"]
+    assert run(my_plus_50="same", my_halved="flatter") == ["adding a constant: right", "halving: right"]
+    wrong = run(my_plus_50="peakier", my_halved="same")
+    assert wrong == ["adding a constant: not right. Hint: the same e^50 multiplies the numerator and every term "
+                     "of the denominator",
+                     "halving: not right. Hint: halving shrinks the gaps between the logits; what does a smaller gap "
+                     "do to the ratio of two probabilities?"]
+    for bad in ["Same", "flat", 1, ["same"], True]:
+        lines = run(my_plus_50=bad, my_halved=bad)
+        assert len(lines) == 2 and all(': please write one of the strings "same", "flatter" or "peakier", in quotes'
+                                       f" (you wrote {bad!r})" in line for line in lines), lines
+
+
+def test_07_exercise_2_check():
+    run = lambda **a: run_check(NB07, "# Exercise 2:", **a)                        # noqa: E731
+    assert run() == ["probability: not answered yet", "loss: not answered yet"]
+    for p, l in [(1 / 3, np.log(3)), (0.333, 1.099), (0.3333, 1.0986)]:
+        assert run(my_probability=p, my_loss=l) == ["probability: right", "loss: right"]
+    assert run(my_probability=0.5, my_loss=np.log(2)) == [
+        "probability: not right. Hint: equal logits give equal probabilities, and they add up to 1",
+        "loss: not right. Hint: the loss is minus the log of the true class's probability"]
+    for bad in ["1/3", [0.33], True]:
+        lines = run(my_probability=bad, my_loss=bad)
+        assert lines[0].startswith("probability: please write one number, the probability of any one class, e.g. 0.25")
+        assert lines[1].startswith("loss: please write one number, e.g. 0.25 (not a string or a list")
+        assert all(f"you wrote {bad!r}" in line for line in lines)
+
+
+def test_07_exercises_3_and_4_check():
+    index = lambda v=None: run_check(NB07, "# Exercise 3:", **({} if v is None else {"my_index": v}))   # noqa: E731
+    assert index() == ["flat index: not answered yet"]
+    assert index(123) == index(123.0) == index(np.int64(123)) == ["flat index: right"]
+    assert index(122) == ["flat index: not right. Hint: use c*H*W + h*W + w with H = W = 7"]
+    for bad in ["123", [123], True]:
+        assert index(bad) == [f"flat index: please write one whole number, e.g. 17 (not a string or a list; "
+                              f"you wrote {bad!r})"]
+    params = lambda v=None: run_check(NB07, "# Exercise 4:", **({} if v is None else {"my_parameters": v}))  # noqa: E731
+    assert params() == ["parameters: not answered yet"]
+    assert params(15690) == params(15_690.0) == ["parameters: right"]
+    assert params(15680) == ["parameters: not right. Hint: one weight per input for each output, "
+                             "plus one bias per output"]
+    for bad in ["15,690", (15690,), False]:
+        assert params(bad) == [f"parameters: please write one whole number, e.g. 100 (not a string or a list; "
+                               f"you wrote {bad!r})"]
+
+
+def run_08(first_line: str, **answers) -> list[str]:
+    """Run a check cell of notebook 08: it uses the worked example's x1, w1 and (exercise 2) exercise 1's helper."""
+    src = next("".join(c["source"]) for c in cells(NB08) if "".join(c["source"]).startswith("x1 = np.array("))
+    assert src.startswith("x1 = np.array([[5, 2, 2, 3],\n               [3, 1, 2, 1],\n               [9, 0, 4, 5]])\n"
+                          "w1 = np.array([[1, 2],\n               [-1, 0]])\n")
+    namespace = {"x1": X1, "w1": W1}
+    if first_line == "# Exercise 2:":
+        exercise_1 = next("".join(c["source"]) for c in cells(NB08) if "".join(c["source"]).startswith("# Exercise 1:"))
+        exec(exercise_1.split("\nif my_dW is None:")[0], {"np": np}, namespace)     # defines as_numbers
+        assert "as_numbers" in namespace
+    return run_check(NB08, first_line, namespace, **answers)
+
+
+def test_08_exercise_1_check():
+    assert run_08("# Exercise 1:") == ["dL/dW: not answered yet"]
+    for right in ([[15, 11], [19, 13]], ((15.0, 11), (19, 13))):
+        assert run_08("# Exercise 1:", my_dW=right) == ["dL/dW: right"]
+    assert run_08("# Exercise 1:", my_dW=[[15, 11], [13, 19]]) == [
+        "dL/dW: not right. Hint: entry (p, q) is the sum of the 2x3 block x1[p:p + 2, q:q + 3]"]
+    for bad, reason in [([[15, 11], [19]], "the rows have different lengths"), ([["15", "11"], ["19", "13"]],
+                        "numbers, not strings"), ("15 11 19 13", "numbers, not strings"),
+                        ([15, 11, 19, 13], "dL/dW has the kernel's shape, 2x2"), (48, "dL/dW has the kernel's shape, 2x2")]:
+        assert run_08("# Exercise 1:", my_dW=bad) == [f"dL/dW: please write [[dw00, dw01], [dw10, dw11]] ({reason})"]
+
+
+def test_08_exercise_2_check():
+    right = [[1, 3, 3, 2], [0, 2, 2, 2], [-1, -1, -1, 0]]
+    assert run_08("# Exercise 2:") == ["dL/dx: not answered yet"]
+    assert run_08("# Exercise 2:", my_dx=right) == run_08("# Exercise 2:", my_dx=[[float(v) for v in r] for r in right]) \
+        == ["dL/dx: right"]
+    wrong = [[1, 3, 3, 2], [0, 2, 2, 2], [-1, -1, 1, 1]]
+    assert run_08("# Exercise 2:", my_dx=wrong) == [
+        "dL/dx: not right. Hint: 2 of the 12 entries differ, the first at (2, 2): list the windows that cover that "
+        "pixel and the weight each puts on it"]
+    for bad, reason in [([[1, 3, 3, 2], [0, 2, 2], [-1, -1, -1, 0]], "the rows have different lengths"),
+                        ([["1", "3", "3", "2"]] * 3, "numbers, not strings"),
+                        (right[:2], "dL/dx has the image's shape, 3x4")]:
+        assert run_08("# Exercise 2:", my_dx=bad) == [f"dL/dx: please write a list of 3 rows of 4 numbers each ({reason})"]
