@@ -20,6 +20,7 @@ import pytest
 import cnnlib.functional as F
 from cnnlib import checks
 from cnnlib.checks import batchnorm as batchnorm_checks
+from cnnlib.checks import mnist as mnist_checks
 from cnnlib.checks import padding as padding_checks
 from cnnlib.layers import Linear, Sequential, Flatten
 from cnnlib.losses import CrossEntropyLoss
@@ -72,6 +73,8 @@ REFERENCE = {
     "running_stats": _running,
     "conv2d_grad_weight": lambda dy, x, w, stride=1, padding=0: F.conv2d_backward(dy, x, w, stride, padding)[1:],
     "conv2d_grad_input": lambda dy, x, w, stride=1, padding=0: F.conv2d_backward(dy, x, w, stride, padding)[0],
+    "dropout_forward": lambda x, p, keep, training=True: mnist_checks._dropout_reference(x, p, keep, training),
+    "dropout_backward": lambda dy, p, keep: dy * keep / (1 - p),
 }
 
 ALL_CHECKS = sorted(n[len("check_"):] for n in checks.__all__ if n.startswith("check_") and n != "check_mnist_cnn")

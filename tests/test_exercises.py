@@ -200,8 +200,9 @@ def test_mnist_solution_beats_the_target():
     g = grade_notebook(SOLUTIONS / MNIST, cell_timeout=3600, notebook_timeout=3600)
     elapsed = time.perf_counter() - start
     assert not g.problem and not g.cell_errors, g
-    [ex] = g.exercises
+    ex, *dropout = g.exercises
     assert ex.name == "mnist_cnn" and ex.status == "passed", ex
+    assert [(e.name, e.status) for e in dropout] == [("dropout_forward", "passed"), ("dropout_backward", "passed")], dropout
     accuracy = float(re.search(r"test accuracy ([\d.]+)%", ex.detail).group(1))
     assert accuracy >= 98.5
     print(f"\nMNIST solution: {ex.detail}; notebook run {elapsed:.0f} s")

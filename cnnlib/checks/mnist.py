@@ -1,14 +1,17 @@
-"""Checks of ``exercises/09_your_own_cnn.ipynb``: a CNN trained on MNIST must reach the target test accuracy."""
+"""Checks of ``exercises/09_your_own_cnn.ipynb``: a CNN trained on MNIST must reach the target test accuracy;
+inverted dropout, forward (training and inference) and backward."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
-from ..layers import Layer
-from ._engine import FAILED, NOT_IMPLEMENTED, PASSED, CaseResult, CheckResult, _describe, _finish, _where
+import numpy as np
 
-__all__ = ["check_mnist_cnn"]
+from ..layers import Dropout, Layer
+from ._engine import FAILED, NOT_IMPLEMENTED, PASSED, CaseResult, CheckResult, _Case, _describe, _finish, _rng, _run_case, _where
+
+__all__ = ["check_mnist_cnn", "check_dropout_forward", "check_dropout_backward"]
 
 
 def check_mnist_cnn(
@@ -80,3 +83,182 @@ def check_mnist_cnn(
                       "more filters, batch norm after each convolution, another epoch, or a learning rate that "
                       "decays over the run usually help; see notebook 10_full_mnist")
     return _finish(CheckResult(exercise, FAILED, [case], details=details), verbose)
+
+
+# --------------------------------------------------------------------------
+# Inverted dropout
+# --------------------------------------------------------------------------
+
+
+def _dropout_reference(x: np.ndarray, p: float, keep: np.ndarray, training: bool = True) -> np.ndarray:
+    """cnnlib's Dropout layer, with its random mask replaced by ``keep``."""
+    layer = Dropout(p)
+    layer.rng = _FixedDraw(np.where(keep, 1.0, 0.0))  # u = 1 >= p where keep is True, u = 0 < p elsewhere
+    return layer.forward(np.asarray(x, dtype=np.float64), training=training)
+
+
+class _FixedDraw:
+    """Stands in for a random generator: ``random`` returns the given uniform numbers."""
+
+    def __init__(self, u: np.ndarray) -> None:
+        self.u = u
+
+    def random(self, shape: tuple[int, ...], dtype: Any = np.float64) -> np.ndarray:
+        assert tuple(shape) == self.u.shape
+        return self.u.astype(dtype)
+
+
+def _dropout_inputs(seed: int) -> list[tuple[str, str, np.ndarray, float]]:
+    rng = _rng(seed)
+    return [
+        ("half", "x of shape (4, 6), p = 0.5", rng.normal(size=(4, 6)), 0.5),
+        ("p_0.2_batch_4d", "a 4-D batch (2, 3, 4, 4), p = 0.2", rng.normal(size=(2, 3, 4, 4)), 0.2),
+        ("p_0.75", "x of shape (3, 8), p = 0.75 (three of four units dropped)", rng.normal(size=(3, 8)), 0.75),
+    ]
+
+
+def _keep_of(rng: np.random.Generator, shape: tuple[int, ...], p: float) -> np.ndarray:
+    return rng.random(shape) >= p  # as cnnlib.Dropout draws it
+
+
+_SHAPE_HINT = "the output has the shape of the input: multiply elementwise, do not sum or reshape"
+
+
+def check_dropout_forward(fn: Callable, verbose: bool = True) -> CheckResult:
+    """Check ``fn(x, p, keep, training=True)``: inverted dropout's forward pass.
+
+    Parameters
+    ----------
+    fn : callable
+        ``keep`` is a boolean array shaped like ``x``, True where a unit survives (the caller draws it
+        as ``rng.random(x.shape) >= p``). In training, returns ``x * keep / (1 - p)``; with
+        ``training=False``, returns ``x`` unchanged. Must not change ``x``.
+    verbose : bool, default True
+        Print the feedback.
+
+    Returns
+    -------
+    CheckResult
+    """
+    hint = ("in training: y = x * keep / (1 - p), the survivors scaled up by 1 / (1 - p) so that the expected "
+            "output equals x; with training=False: y = x, nothing dropped and nothing scaled")
+    rng = _rng(31)
+    cases = []
+    for id_, desc, x, p in _dropout_inputs(30):
+        keep = _keep_of(rng, x.shape, p)
+        diag = (
+            ("the mask without the 1 / (1 - p) scaling: the survivors must be scaled up so that the expected output "
+             "equals x", x * keep),
+            ("scaling by 1 / p: scale by 1 / (1 - p), one over the probability of keeping a unit", x * keep / p),
+            ("the dropped units kept and the kept ones dropped: keep is True where a unit survives", x * ~keep / (1 - p)),
+            ("the old (non-inverted) dropout, x * keep without scaling and (1 - p) at inference; inverted dropout "
+             "scales by 1 / (1 - p) in training", x * keep * (1 - p)),
+        )
+        cases.append(_Case(id_, f"training: {desc}", (x, p, keep), _dropout_reference(x, p, keep), hint,
+                           kwargs={"training": True}, diagnoses=diag))
+    x = _rng(32).normal(size=(3, 5))
+    for id_, p in (("inference", 0.5), ("inference_p_0.3", 0.3)):
+        keep = _keep_of(rng, x.shape, p)
+        diag = (
+            ("dropout applied at inference (training=False): at inference nothing is dropped, y = x", x * keep / (1 - p)),
+            ("the mask applied at inference (training=False): at inference nothing is dropped, y = x", x * keep),
+            ("x * (1 - p) at inference: that is the old, non-inverted dropout; inverted dropout already scaled in "
+             "training, so at inference y = x", x * (1 - p)),
+            ("x / (1 - p) at inference: the scaling belongs to training only; at inference y = x", x / (1 - p)),
+        )
+        cases.append(_Case(id_, f"training=False, x of shape (3, 5), p = {p}", (x, p, keep),
+                           _dropout_reference(x, p, keep, training=False), hint, kwargs={"training": False},
+                           diagnoses=diag))
+    x = _rng(33).normal(size=(2, 7))
+    keep = _keep_of(rng, x.shape, 0.0)
+    cases.append(_Case("p_zero", "training with p = 0: nothing is dropped", (x, 0.0, keep), x.copy(), hint,
+                       kwargs={"training": True}))
+    return _run_dropout("dropout_forward", fn, cases, ("x", "p", "keep"), verbose)
+
+
+def check_dropout_backward(fn: Callable, verbose: bool = True) -> CheckResult:
+    """Check ``fn(dy, p, keep)``: the gradient of inverted dropout (training mode) with respect to its input.
+
+    Parameters
+    ----------
+    fn : callable
+        ``keep`` is the boolean mask of the forward pass (True where a unit survived). Returns
+        ``dx = dy * keep / (1 - p)``, shaped like ``dy``. Must not change ``dy``.
+    verbose : bool, default True
+        Print the feedback.
+
+    Returns
+    -------
+    CheckResult
+    """
+    hint = ("y = x * keep / (1 - p) is linear in x, so dx = dy * keep / (1 - p): the very mask of the forward "
+            "pass (a dropped unit did not reach the output, its gradient is 0) and the same scale")
+    rng = _rng(35)
+    cases = []
+    for id_, desc, dy, p in _dropout_inputs(34):
+        keep = _keep_of(rng, dy.shape, p)
+        layer_x = rng.normal(size=dy.shape)
+        ref = Dropout(p)
+        ref.rng = _FixedDraw(np.where(keep, 1.0, 0.0))
+        ref.forward(layer_x, training=True)
+        expected = ref.backward(dy)
+        diag = (
+            ("the mask without the 1 / (1 - p) scaling: the forward pass scaled the survivors, so their gradient "
+             "is scaled the same way", dy * keep),
+            ("dy passed through unchanged: a dropped unit did not reach the output, so its gradient is 0", dy.copy()),
+            ("scaling by 1 / p: scale by 1 / (1 - p), as in the forward pass", dy * keep / p),
+        )
+        cases.append(_Case(id_, desc, (dy, p, keep), expected, hint, diagnoses=diag))
+    return _run_dropout("dropout_backward", fn, cases, ("dy", "p", "keep"), verbose)
+
+
+def _run_dropout(exercise: str, fn: Any, cases: list[_Case], argnames: tuple[str, ...], verbose: bool) -> CheckResult:
+    """Like the engine's ``_run``, and a failed case whose answer is ``value * mask / (1 - p)`` with a 0/1 mask
+    other than ``keep`` is named: the answer used a mask of its own instead of the forward pass's."""
+    if not callable(fn):
+        return _finish(CheckResult(exercise, FAILED, [], note=(
+            f"expected a function, but got {type(fn).__name__}. Pass the function itself, without "
+            f"calling it: checks.check_{exercise}({exercise})")), verbose)
+    last: dict[str, Any] = {}
+
+    def remember(*args: Any, **kwargs: Any) -> Any:
+        last["answer"] = fn(*args, **kwargs)
+        return last["answer"]
+
+    results = []
+    for case in cases:
+        last.clear()
+        result = _run_case(remember, case, argnames)
+        if not result.passed and not result.not_implemented:
+            value, p, keep = case.args
+            if "of shape" in result.message.split("\n")[0]:
+                result.hint = f"{_SHAPE_HINT}; {result.hint}"
+            elif ("This looks like" not in result.message and case.kwargs.get("training", True)
+                  and _other_mask(last.get("answer"), value, p, keep)):
+                result.message += ("\nThis looks like a mask other than keep: the mask is drawn once per forward "
+                                   "pass (the keep you are given), and the backward pass must use that same mask.")
+        results.append(result)
+    if all(r.not_implemented for r in results):
+        status = NOT_IMPLEMENTED
+    elif all(r.passed for r in results):
+        status = PASSED
+    else:
+        status = FAILED
+    return _finish(CheckResult(exercise, status, results), verbose)
+
+
+def _other_mask(answer: Any, value: np.ndarray, p: float, keep: np.ndarray) -> bool:
+    """True if ``answer`` is ``value * m / (1 - p)`` (or ``value * m``) for a 0/1 array ``m`` that is not ``keep``."""
+    try:
+        a = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if a.shape != value.shape or p >= 1.0:
+        return False
+    nonzero = np.abs(value) > 1e-12
+    for scale in (1.0 / (1.0 - p), 1.0):
+        m = a[nonzero] / (value[nonzero] * scale)
+        binary = np.all(np.isclose(m, 0.0, atol=1e-9) | np.isclose(m, 1.0, rtol=1e-7))
+        if binary and not np.array_equal(np.isclose(m, 1.0, rtol=1e-7), keep[nonzero]):
+            return True
+    return False
