@@ -422,3 +422,11 @@ def test_the_grader_can_rebuild_every_layer_class_of_cnnlib():
     for name, arguments in LAYER_ARGUMENTS.items():
         parameters = inspect.signature(getattr(layers, name)).parameters
         assert set(arguments) <= set(parameters), (name, set(arguments) - set(parameters))
+
+
+def test_every_exercise_says_which_cnnlib_names_would_answer_it():
+    """The grader flags an answer that calls cnnlib's own version: each check needs its entry (perhaps empty)."""
+    from cnnlib.checks import CHECKS
+    from cnnlib.grade._grader import REFERENCES
+
+    assert set(CHECKS) - {"mnist_cnn"} <= set(REFERENCES), set(CHECKS) - set(REFERENCES)  # mnist_cnn: any layers allowed

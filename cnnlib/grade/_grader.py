@@ -78,6 +78,8 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "running_stats": ("BatchNorm2d", "BatchNorm1d"),
     "conv2d_grad_weight": ("conv2d_backward", "conv2d_backward_naive", "Conv2d"),
     "conv2d_grad_input": ("conv2d_backward", "conv2d_backward_naive", "Conv2d"),
+    "dropout_forward": ("Dropout",),
+    "dropout_backward": ("Dropout",),
 }
 
 
