@@ -245,7 +245,7 @@ def test_grader_scores_a_half_done_notebook(half_done):
     assert run.returncode == 1, run.stderr
     out = run.stdout
     assert re.search(r"ok max_pool2d\s+passed\s+5/5 cases", out), out
-    assert re.search(r"-- max_pool2d_backward\s+failed\s+\d/8 cases\s+first failing case: lecture_example", out), out
+    assert re.search(r"-- max_pool2d_backward\s+failed\s+\d/8 cases\s+first failing case: worked_example", out), out
     assert re.search(r"-- avg_pool2d\s+error\s+the answer cell \(cell \d+\): SyntaxError", out), out
     assert re.search(r"-- avg_pool2d_backward\s+not implemented", out), out
     assert "note: cell" in out and "SyntaxError" in out
