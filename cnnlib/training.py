@@ -191,9 +191,9 @@ class _BlasThreads:
     looks at the number of runnable tasks (``/proc/loadavg``) and uses one BLAS
     thread while anything besides this process wants a core, and the threads it
     started with (``OPENBLAS_NUM_THREADS``, or one per core) when the machine is
-    quiet again. Results do not depend on it: OpenBLAS splits a product over its
-    threads by rows and columns of the result, never along the sums, so every
-    number is the same with one thread or two (tested).
+    quiet again. Results do not depend on it: OpenBLAS divides a product among its
+    threads by blocks of the result, so every sum is added up the same way
+    (tested: training with one thread and with two gives bit-for-bit the same weights).
 
     It calls OpenBLAS's own ``openblas_set_num_threads`` through ctypes (as
     threadpoolctl does); where that is not found (another BLAS, no
@@ -238,8 +238,17 @@ class _BlasThreads:
         self.set(self.start)
 
 
+_OPENBLAS: list[Any] = []  # the library, once found (or None)
+
+
 def _openblas() -> Any:
     """NumPy's OpenBLAS as a ctypes library, or None (found among the libraries this process has loaded)."""
+    if not _OPENBLAS:
+        _OPENBLAS.append(_find_openblas())
+    return _OPENBLAS[0]
+
+
+def _find_openblas() -> Any:
     try:
         with open("/proc/self/maps") as f:
             paths = {line.split()[-1] for line in f if "openblas" in line.lower() and ".so" in line}
