@@ -83,14 +83,18 @@ if any(t < 1 for t in ARGS.threads):
 if len(ARGS.threads) > 1:  # one process per thread count: the count must be set before NumPy is imported
     import subprocess
 
-    _argv = sys.argv[1:]
-    _i = _argv.index("--threads")
-    _j = _i + 1
-    while _j < len(_argv) and not _argv[_j].startswith("-"):
-        _j += 1
+    _rest, _skip = [], False  # the command line without its --threads values
+    for _arg in sys.argv[1:]:
+        if len(_arg) > 4 and "--threads".startswith(_arg.split("=")[0]):  # --threads, or an abbreviation
+            _skip = "=" not in _arg
+        elif _skip and not _arg.startswith("-"):
+            continue
+        else:
+            _skip = False
+            _rest.append(_arg)
     for _t in ARGS.threads:
         print(f"######## --threads {_t}", flush=True)
-        _rc = subprocess.call([sys.executable, __file__, *_argv[:_i], "--threads", str(_t), *_argv[_j:]])
+        _rc = subprocess.call([sys.executable, __file__, *_rest, "--threads", str(_t)])
         if _rc:
             sys.exit(_rc)
     sys.exit(0)

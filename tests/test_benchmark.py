@@ -36,3 +36,14 @@ def test_benchmark_prints_multiply_adds_fraction_of_peak_and_contention():
     assert "MAC" in out and "of peak" in out
     assert "with a competing CPU-bound process" in out
     assert "== contention: epoch time with one competing CPU-bound process / alone (1 threads)" in out
+
+
+def test_benchmark_runs_once_per_thread_count():
+    res = subprocess.run(
+        [sys.executable, str(SCRIPT), "--threads", "1", "2", "--limit", "128", "--epochs", "1", "--no-torch", "--no-layers"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.count("######## --threads") == 2
+    assert "threads pinned to 1: OPENBLAS_NUM_THREADS=1" in res.stdout
+    assert "threads pinned to 2: OPENBLAS_NUM_THREADS=2" in res.stdout
