@@ -21,9 +21,19 @@ It prints, in this order:
    initial weights and the same shuffled batches in both libraries. Epochs of the two
    libraries alternate, so that both see the same machine load; the ratio compares
    the fastest epoch of each;
-4. with ``--train``: ``python -m cnnlib.train`` with its defaults (or ``--train-args``)
+4. with ``--compete``: the same epochs again while a competing CPU-bound process (a
+   Python busy loop) runs on the machine, and per library the ratio of the epoch time
+   with it to the time without it (the issue's target: at most about 2x, no collapse);
+5. with ``--train``: ``python -m cnnlib.train`` with its defaults (or ``--train-args``)
    in a subprocess per ``--seeds`` entry: total wall time, final test accuracy and
    peak resident memory (``os.wait4``: that process's own maximum resident set).
+
+Beside every step and epoch time it prints the step's multiply-add count (counted from
+the layers' shapes: forward, and the weight and input gradients that the backward pass
+computes) and the fraction of the machine's arithmetic peak that it reaches, with the
+peak's assumptions (cores, clock from ``/proc/cpuinfo``, float32 FLOPs per cycle from
+the AVX-512/AVX2 flags). ``--threads 2 1`` runs the whole benchmark once per thread
+count (each in its own process, as the count must be set before NumPy is imported).
 
 PyTorch is optional; without it (or with ``--no-torch``) only cnnlib is measured.
 The PyTorch side needs ``torch==2.13.0`` (the CPU build) in the same interpreter; it runs
@@ -40,12 +50,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+PEAK: float | None = None  # FLOP/s, set in main()
+PEAK_NOTE = ""
+MACS = 0  # multiply-adds of one training step
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads for NumPy and PyTorch (default %(default)s)")
+    p.add_argument("--threads", type=int, nargs="+", default=[2],
+                   help="BLAS/OpenMP threads for NumPy and PyTorch (default %(default)s); several values run the benchmark once for each")
     p.add_argument("--epochs", type=int, default=2, help="training epochs timed per library (default %(default)s)")
     p.add_argument("--limit", type=int, default=None, help="train on only the first N images (default: all 60,000)")
     p.add_argument("--batch-size", type=int, default=64, help="images per step (default %(default)s)")
@@ -54,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is installed")
     p.add_argument("--no-layers", action="store_true", help="skip the per-layer timings")
     p.add_argument("--no-epochs", action="store_true", help="skip the epoch timings")
+    p.add_argument("--compete", action="store_true",
+                   help="also time the epochs while a competing CPU-bound process runs, and report the slowdown")
     p.add_argument("--train", action="store_true", help="also run python -m cnnlib.train (defaults) and report wall time, accuracy, peak memory")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds for --train (default 0)")
     p.add_argument("--train-args", default="", help="extra arguments for python -m cnnlib.train, as one string")
@@ -62,8 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 ARGS = build_parser().parse_args()
-if ARGS.threads < 1:
+if any(t < 1 for t in ARGS.threads):
     sys.exit("benchmark.py: --threads must be >= 1")
+if len(ARGS.threads) > 1:  # one process per thread count: the count must be set before NumPy is imported
+    import subprocess
+
+    _rest, _skip = [], False  # the command line without its --threads values
+    for _arg in sys.argv[1:]:
+        if len(_arg) > 4 and "--threads".startswith(_arg.split("=")[0]):  # --threads, or an abbreviation
+            _skip = "=" not in _arg
+        elif _skip and not _arg.startswith("-"):
+            continue
+        else:
+            _skip = False
+            _rest.append(_arg)
+    for _t in ARGS.threads:
+        print(f"######## --threads {_t}", flush=True)
+        _rc = subprocess.call([sys.executable, __file__, *_rest, "--threads", str(_t)])
+        if _rc:
+            sys.exit(_rc)
+    sys.exit(0)
+ARGS.threads = ARGS.threads[0]
 for _var in THREAD_VARS:  # must happen before NumPy (or PyTorch) is imported
     os.environ[_var] = str(ARGS.threads)
 
@@ -118,6 +153,64 @@ def blas_info() -> str:
         return "unknown BLAS"
 
 
+def cpu_flags_and_ghz() -> tuple[set[str], float | None]:
+    """The CPU's feature flags and its clock in GHz ("cpu MHz" of /proc/cpuinfo, else lscpu's maximum)."""
+    flags: set[str] = set()
+    mhz = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "flags" and not flags:
+                flags = set(value.split())
+            elif key.strip() == "cpu MHz" and mhz is None:
+                mhz = float(value)
+    except (OSError, ValueError):
+        pass
+    if mhz is None:
+        try:
+            out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+            for line in out.splitlines():
+                if line.startswith("CPU max MHz") or (mhz is None and line.startswith("CPU MHz")):
+                    mhz = float(line.split(":", 1)[1])
+        except (OSError, ValueError, subprocess.SubprocessError):
+            pass
+    return flags, (mhz / 1000 if mhz else None)
+
+
+def machine_peak() -> tuple[float | None, str]:
+    """Float32 peak in FLOP/s of the usable cores, and the assumptions behind it."""
+    flags, ghz = cpu_flags_and_ghz()
+    cores = len(os.sched_getaffinity(0))
+    if "avx512f" in flags:
+        per_cycle, isa = 64, "AVX-512: 2 FMA units x 16 float32 lanes x 2 FLOPs"
+    elif "avx2" in flags and "fma" in flags:
+        per_cycle, isa = 32, "AVX2+FMA: 2 FMA units x 8 float32 lanes x 2 FLOPs"
+    else:
+        per_cycle, isa = 8, "SSE: 4 float32 lanes x (1 add + 1 multiply)"
+    if ghz is None:
+        return None, f"peak unknown (no clock found); {isa}"
+    peak = cores * ghz * 1e9 * per_cycle
+    return peak, (f"peak = {cores} cores x {ghz:.2f} GHz x {per_cycle} FLOPs/cycle ({isa}) = {peak / 1e9:.0f} GFLOP/s float32; "
+                  "assumes the clock of /proc/cpuinfo holds under load")
+
+
+def step_macs(model: Any, batch: int, input_shape: tuple[int, ...] = (1, 28, 28)) -> int:
+    """Multiply-adds of one training step: each Conv2d/Linear forward, its weight gradient, and
+    its input gradient except for the first layer (fit skips that, see needs_input_grad)."""
+    total, shape, first = 0, (batch, *input_shape), True
+    for layer in model:
+        out = layer.forward(np.zeros(shape, dtype=np.float32), training=False).shape
+        if isinstance(layer, (c.Conv2d, c.Linear)):
+            w = layer.params["W"]
+            per_output = int(np.prod(w.shape[1:]))  # C*kh*kw, or in_features
+            fwd = int(np.prod(out)) * per_output
+            total += fwd * (2 if first else 3)
+        if isinstance(layer, (c.Conv2d, c.Linear)) or layer.params:
+            first = False
+        shape = out
+    return total
+
+
 def print_machine(worker: "TorchWorker | None") -> None:
     print("== machine")
     print(f"cpu: {cpu_model()}; {os.cpu_count()} logical cores, {len(os.sched_getaffinity(0))} usable")
@@ -131,7 +224,17 @@ def print_machine(worker: "TorchWorker | None") -> None:
         print(f"torch: not used ({TORCH_MISSING}); install torch==2.13.0 (CPU build) to compare")
     print(f"threads pinned to {ARGS.threads}: " + ", ".join(f"{v}={os.environ[v]}" for v in THREAD_VARS)
           + (f", torch.set_num_threads({ARGS.threads})" if worker is not None else ""))
+    print(PEAK_NOTE)
+    print(f"one training step of mnist_cnn at batch {ARGS.batch_size}: {MACS / 1e6:.1f} million multiply-adds "
+          f"(forward, weight gradients, input gradients but the first layer's)")
     print()
+
+
+def of_peak(seconds_per_step: float) -> str:
+    """Beside a step time: the step's multiply-adds and the fraction of the machine's peak that time reaches."""
+    if PEAK is None or seconds_per_step <= 0:
+        return f"[{MACS / 1e6:.0f}M MAC]"
+    return f"[{MACS / 1e6:.0f}M MAC, {2 * MACS / seconds_per_step / PEAK:.1%} of peak]"
 
 
 # --------------------------------------------------------------------------
@@ -324,7 +427,8 @@ def layer_timings(x: np.ndarray, y: np.ndarray, worker: "TorchWorker | None") ->
     line = f"{'training step (fwd, loss, bwd, Adam)':<34}{t_step:19.3f}"
     if theirs:
         line += f"{theirs[1]:22.3f}"
-    print(line + "\n")
+    print(line)
+    print(f"  cnnlib {of_peak(t_step / 1e3)}" + (f"; torch {of_peak(theirs[1] / 1e3)}" if theirs else "") + "\n")
 
 
 # --------------------------------------------------------------------------
@@ -332,11 +436,11 @@ def layer_timings(x: np.ndarray, y: np.ndarray, worker: "TorchWorker | None") ->
 # --------------------------------------------------------------------------
 
 
-def epoch_timings(data, model: c.Sequential, worker: "TorchWorker | None") -> None:
+def epoch_timings(data, model: c.Sequential, worker: "TorchWorker | None", label: str = "") -> dict[str, list[float]]:
     x_train, y_train, x_test, y_test = data
     n = len(x_train)
     steps = -(-n // ARGS.batch_size)
-    print(f"== training epochs: {n:,} images, batch {ARGS.batch_size} ({steps} steps), Adam lr 1e-3, float32")
+    print(f"== training epochs{label}: {n:,} images, batch {ARGS.batch_size} ({steps} steps), Adam lr 1e-3, float32")
     opt = c.Adam(model.parameters(), lr=1e-3)
     runs: dict[str, list[float]] = {"cnnlib": []}
     if worker is not None:
@@ -353,7 +457,8 @@ def epoch_timings(data, model: c.Sequential, worker: "TorchWorker | None") -> No
                 runs[lib].append(worker.ask("epoch", seed))
             else:
                 continue
-            print(f"epoch {epoch + 1} {lib:<6}: {runs[lib][-1]:7.2f} s ({runs[lib][-1] / steps * 1e3:.2f} ms per step)", flush=True)
+            per_step = runs[lib][-1] / steps
+            print(f"epoch {epoch + 1} {lib:<6}: {runs[lib][-1]:7.2f} s ({per_step * 1e3:.2f} ms per step {of_peak(per_step)})", flush=True)
     acc = {"cnnlib": c.evaluate(model, x_test, y_test).accuracy}
     if worker is not None:
         acc["torch"] = worker.ask("accuracy")
@@ -361,11 +466,30 @@ def epoch_timings(data, model: c.Sequential, worker: "TorchWorker | None") -> No
     for lib, ts in runs.items():
         best = min(ts)
         print(f"{lib:<8}{best:11.2f}s{float(np.median(ts)):9.2f}s{best / steps * 1e3:9.2f} ms"
-              f"{best * 60000 / n:16.1f}s{acc[lib]:14.2%}")
+              f"{best * 60000 / n:16.1f}s{acc[lib]:14.2%}  {of_peak(best / steps)}")
     if worker is not None:
         print(f"ratio cnnlib / torch per epoch: {min(runs['cnnlib']) / min(runs['torch']):.2f}x (best epochs), "
               f"{np.median(runs['cnnlib']) / np.median(runs['torch']):.2f}x (median epochs)")
     print(f"load average now: {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
+    return runs
+
+
+def compete_timings(data, model: c.Sequential, worker: "TorchWorker | None", alone: dict[str, list[float]]) -> None:
+    """The epochs again with a competing CPU-bound process on the machine, and the slowdown per library."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # one busy core's worth of other work
+    try:
+        time.sleep(1.0)
+        busy = epoch_timings(data, model, worker, label=" with a competing CPU-bound process (pid %d)" % hog.pid)
+    finally:
+        hog.kill()
+        hog.wait()
+    print(f"== contention: epoch time with one competing CPU-bound process / alone ({ARGS.threads} threads)")
+    print(f"{'':<8}{'alone best':>11}{'median':>9}{'busy best':>11}{'median':>9}{'ratio best':>12}{'median':>9}")
+    for lib in alone:
+        a, b = alone[lib], busy[lib]
+        print(f"{lib:<8}{min(a):10.2f}s{np.median(a):8.2f}s{min(b):10.2f}s{np.median(b):8.2f}s"
+              f"{min(b) / min(a):11.2f}x{np.median(b) / np.median(a):8.2f}x")
+    print()
 
 
 # --------------------------------------------------------------------------
@@ -406,8 +530,11 @@ def train_runs() -> None:
 
 
 def main() -> int:
+    global PEAK, PEAK_NOTE, MACS
     if ARGS.torch_worker:
         return torch_worker_main()
+    PEAK, PEAK_NOTE = machine_peak()
+    MACS = step_macs(c.mnist_cnn(seed=ARGS.seed), ARGS.batch_size)
     data = load_data()
     model = c.mnist_cnn(seed=ARGS.seed)
     worker = None
@@ -421,7 +548,9 @@ def main() -> int:
         if not ARGS.no_layers:
             layer_timings(data[0][: ARGS.batch_size], data[1][: ARGS.batch_size], worker)
         if not ARGS.no_epochs:
-            epoch_timings(data, model, worker)
+            alone = epoch_timings(data, model, worker)
+            if ARGS.compete:
+                compete_timings(data, model, worker, alone)
     finally:
         if worker is not None:
             worker.close()

@@ -13,15 +13,16 @@ What is here, and why it is fast:
 - convolution as one matrix product (im2col): :func:`im2col` builds, for every
   output position, the column of input values under the kernel, so the whole
   convolution is ``weights @ columns``; :func:`col2im` is its adjoint. Stride-1
-  "same" convolutions take :func:`im2col_same`, which copies long shifted runs of
-  the flattened image instead of building the padded input;
+  "same" convolutions take :func:`im2col_same`, which copies one long shifted run
+  of the whole flattened batch per kernel offset instead of building the padded
+  input, and clears the entries that fell into the border;
 - :func:`matmul_long_inner`, a blocked matrix product that works around a slow
   OpenBLAS shape;
 - max pooling over tiling windows that records each window's winner, with a 2x2
   special case; overlapping or padded windows take one pass per window offset;
 - batch norm's per-channel sums as BLAS matrix-vector products on a
   channel-first view;
-- ReLU as a multiplication by its mask; log-softmax's stable core.
+- ReLU as one maximum and one comparison; log-softmax's stable core.
 
 Images are NCHW (``(N, C, H, W)``) at the boundary; inside, convolution works
 channel-first, ``(C, N, H, W)``, so that its outputs are one matrix product away.
@@ -152,55 +153,68 @@ def im2col_same(xc: np.ndarray, kh: int, kw: int, t: int, l: int) -> np.ndarray:
 
     ``xc`` is the input channel-first, (C, N, H, W), padded by ``t`` rows on top and
     ``l`` columns on the left (and the rest at the bottom and right). Output pixel
-    p = oh*W + ow reads input pixel p + (i - t)*W + (j - l) for kernel offset (i, j): in
-    the flattened image that is one shifted slice per offset, copied in long runs, plus
-    zeros where the window hangs over the border (including the pixels whose shifted
-    index wrapped round into the neighbouring row).
+    p = n*H*W + oh*W + ow reads input pixel p + (i - t)*W + (j - l) for kernel offset
+    (i, j): over the whole flattened batch that is one shifted slice per offset, a
+    single long copy per channel. Where the window hangs over the image's border the
+    shifted index lands in the row above or below, or in the neighbouring image:
+    those entries are then set to zero (:func:`clear_border`).
     """
     C, N, H, W = xc.shape
-    HW = H * W
-    xf = xc.reshape(C, N, HW)  # free if channel-first data is contiguous, else one copy
-    cols = np.empty((C, kh, kw, N, HW), dtype=xc.dtype)
+    L = N * H * W
+    xf = xc.reshape(C, L)  # free if channel-first data is contiguous, else one copy
+    cols = np.empty((C, kh * kw, L), dtype=xc.dtype)
     for i in range(kh):
         for j in range(kw):
             off = (i - t) * W + (j - l)
-            lo, hi = max(0, -off), min(HW, HW - off)  # output pixels whose input index is inside the image
-            lo = min(lo, HW)
-            hi = max(hi, lo)  # no overlap at all when the kernel is larger than the image
-            dst = cols[:, i, j]  # (C, N, HW)
-            dst[:, :, lo:hi] = xf[:, :, lo + off : hi + off]
-            dst[:, :, :lo] = 0.0
-            dst[:, :, hi:] = 0.0
-            d4 = dst.reshape(C, N, H, W)  # (C, N, HW) -> (C, N, H, W), a view
-            if j < l:  # columns ow < l - j read left of the image (wrapped into the row above)
-                d4[..., : l - j] = 0.0
-            elif j > l:  # columns ow >= W - (j - l) read right of the image
-                d4[..., W - (j - l) :] = 0.0
-    return cols.reshape(C * kh * kw, N * HW)
+            lo, hi = max(0, -off), min(L, L - off)  # output pixels whose shifted index is inside the batch
+            hi = max(hi, lo)
+            dst = cols[:, i * kw + j]  # (C, L)
+            dst[:, lo:hi] = xf[:, lo + off : hi + off]
+            dst[:, :lo] = 0.0
+            dst[:, hi:] = 0.0
+    clear_border(cols, N, H, W, kh, kw, t, l)
+    return cols.reshape(C * kh * kw, L)
+
+
+def clear_border(cols: np.ndarray, N: int, H: int, W: int, kh: int, kw: int, t: int, l: int) -> None:
+    """Zero the entries of stride-1 "same" columns (C, kh*kw, N*H*W) whose input lies in the padding.
+
+    For kernel offset (i, j) those are the output rows oh < t - i or oh >= H - (i - t)
+    and the output columns ow < l - j or ow >= W - (j - l).
+    """
+    C = cols.shape[0]
+    d = cols.reshape(C, kh, kw, N, H, W)
+    for i in range(kh):
+        if i < t:
+            d[:, i, :, :, : min(t - i, H), :] = 0.0
+        elif i > t:
+            d[:, i, :, :, max(H - (i - t), 0) :, :] = 0.0
+    for j in range(kw):
+        if j < l:
+            d[:, :, j, :, :, : min(l - j, W)] = 0.0
+        elif j > l:
+            d[:, :, j, :, :, max(W - (j - l), 0) :] = 0.0
 
 
 def col2im_same(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: int, kw: int, t: int, l: int) -> np.ndarray:
     """Adjoint of :func:`im2col_same`: (C*kh*kw, N*H*W) columns -> gradient (C, N, H, W).
 
     Overwrites ``dcols``: the entries that came from the zero border are cleared, so
-    that one shifted add per kernel offset over the flattened image is exact.
+    that one shifted add per kernel offset over the whole flattened batch is exact
+    (and adds in the same order, offset by offset, as a loop over the pixels would).
     """
     C, N, H, W = shape_cnhw
-    HW = H * W
-    d = dcols.reshape(C, kh, kw, N, H, W)
-    for j in range(kw):  # clear what the border (and the row wrap-round) would receive
-        if j < l:
-            d[:, :, j, :, :, : l - j] = 0.0
-        elif j > l:
-            d[:, :, j, :, :, W - (j - l) :] = 0.0
-    dx = np.zeros((C, N, HW), dtype=dcols.dtype)
+    L = N * H * W
+    d = dcols.reshape(C, kh * kw, L)
+    clear_border(d, N, H, W, kh, kw, t, l)
+    dx = np.zeros((C, L), dtype=dcols.dtype)
     for i in range(kh):
         for j in range(kw):
             off = (i - t) * W + (j - l)
-            lo, hi = max(0, off), min(HW, HW + off)  # input pixels that received something at this offset
+            lo, hi = max(0, off), min(L, L + off)  # input pixels that received something at this offset
             if lo >= hi:
                 continue
-            dx[:, :, lo:hi] += d[:, i, j].reshape(C, N, HW)[:, :, lo - off : hi - off]
+            dx[:, lo:hi] += d[:, i * kw + j, lo - off : hi - off]
     return dx.reshape(C, N, H, W)
 
 
@@ -488,15 +502,14 @@ def max_pool2d_backward(
 
 
 def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``max(0, x)`` and the mask ``x > 0`` that its backward pass multiplies by.
+    """``max(0, x)`` and the mask ``x > 0`` that its backward pass multiplies by: two passes.
 
-    ``x * mask`` is faster than ``np.maximum(x, 0)`` but gives -0.0 for negative x;
-    adding 0.0 turns that into +0.0 (-0.0 + 0.0 == +0.0; NaN stays NaN).
+    ``np.maximum(x, 0)`` returns its second argument when the two are equal, so
+    -0.0 gives +0.0 (tested in tests/test_gradients.py and tests/test_kernels.py);
+    NaN stays NaN and -inf gives 0. (``x * mask`` followed by ``+ 0.0`` for the
+    sign of zero took three passes, and turned -inf into NaN.)
     """
-    mask = x > 0
-    y = np.multiply(x, mask)
-    y += 0.0
-    return y, mask
+    return np.maximum(x, x.dtype.type(0)), x > 0
 
 
 def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
