@@ -11,7 +11,6 @@ checks every argument before the first step, stops with
 from __future__ import annotations
 
 import copy
-import ctypes
 import math
 import os
 import secrets
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from . import _validate as V
 from ._validate import NonFiniteError, as_float_array, check_finite, class_labels, inner_layers_trusted, positive_int
@@ -180,7 +180,7 @@ class _Runner:
 
 
 class _BlasThreads:
-    """How many threads OpenBLAS (NumPy's matrix products) may use while :func:`fit` trains.
+    """How many threads the BLAS library (NumPy's matrix products) may use while :func:`fit` trains.
 
     A training step of a small network is a few dozen short matrix products, each
     split over the BLAS threads, which meet at the end of every product. When
@@ -195,33 +195,29 @@ class _BlasThreads:
     threads by blocks of the result, so every sum is added up the same way
     (tested: training with one thread and with two gives bit-for-bit the same weights).
 
-    It calls OpenBLAS's own ``openblas_set_num_threads`` through ctypes (as
-    threadpoolctl does); where that is not found (another BLAS, no
-    ``/proc/loadavg``) it does nothing.
+    The thread count is read and set with threadpoolctl (the library scikit-learn
+    uses for the same job); where it finds no BLAS, or there is no
+    ``/proc/loadavg``, nothing changes.
     """
 
     every = 32  # steps between looks at the machine (reading /proc/loadavg takes ~20 us)
 
     def __init__(self) -> None:
-        self._set = self._get = None
-        self.start = self.now = 1
-        lib = _openblas()
-        if lib is None:
-            return
-        for prefix in ("scipy_openblas_", "openblas_"):
-            for suffix in ("64_", ""):
-                try:
-                    self._set = getattr(lib, f"{prefix}set_num_threads{suffix}")
-                    self._get = getattr(lib, f"{prefix}get_num_threads{suffix}")
-                except AttributeError:
-                    continue
-                self._set.argtypes, self._get.restype = [ctypes.c_int], ctypes.c_int
-                self.start = self.now = int(self._get())
-                return
+        self._blas = [lib for lib in _threadpool_controller().lib_controllers if lib.user_api == "blas"]
+        self.start = self.now = self.current()
+
+    @property
+    def available(self) -> bool:
+        return bool(self._blas)
+
+    def current(self) -> int:
+        """The BLAS libraries' thread count now (1 when there is none to control)."""
+        return max((lib.num_threads for lib in self._blas), default=1)
 
     def set(self, n: int) -> None:
-        if self._set is not None and n != self.now:
-            self._set(n)
+        if self._blas and n != self.now:
+            for lib in self._blas:
+                lib.set_num_threads(n)
             self.now = n
 
     def adapt(self, step: int) -> None:
@@ -238,26 +234,13 @@ class _BlasThreads:
         self.set(self.start)
 
 
-_OPENBLAS: list[Any] = []  # the library, once found (or None)
+_CONTROLLER: list[ThreadpoolController] = []  # made once: it looks through the libraries the process has loaded
 
 
-def _openblas() -> Any:
-    """NumPy's OpenBLAS as a ctypes library, or None (found among the libraries this process has loaded)."""
-    if not _OPENBLAS:
-        _OPENBLAS.append(_find_openblas())
-    return _OPENBLAS[0]
-
-
-def _find_openblas() -> Any:
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "openblas" in line.lower() and ".so" in line}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        with suppress(OSError):
-            return ctypes.CDLL(path)
-    return None
+def _threadpool_controller() -> ThreadpoolController:
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
 
 
 def _runnable_tasks() -> int | None:

@@ -14,7 +14,7 @@ import pytest
 import cnnlib as c
 import cnnlib.training as T
 
-needs_openblas = pytest.mark.skipif(T._BlasThreads()._set is None, reason="NumPy's OpenBLAS not found")
+needs_openblas = pytest.mark.skipif(not T._BlasThreads().available, reason="threadpoolctl found no BLAS library to control")
 
 
 def train(x, y, threads: int) -> dict[str, np.ndarray]:
@@ -50,15 +50,15 @@ def test_one_thread_while_others_run_and_back_when_quiet(monkeypatch):
         blas.adapt(1)  # not a multiple of `every`: no look
         assert blas.now == 2
         blas.adapt(0)
-        assert blas.now == 1 and blas._get() == 1
+        assert blas.now == 1 and blas.current() == 1
         blas.adapt(blas.every)
         assert blas.now == 1  # still busy
         blas.adapt(2 * blas.every)
-        assert blas.now == 2 and blas._get() == 2  # quiet again
+        assert blas.now == 2 and blas.current() == 2  # quiet again
     finally:
         blas.start = start
         blas.restore()
-    assert blas._get() == start
+    assert blas.current() == start
 
 
 @needs_openblas
