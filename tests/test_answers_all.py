@@ -1,0 +1,47 @@
+"""Every notebook: each "Check your understanding" question has a worked answer folded right after it,
+and the lecture notes' attributions live in one "Sources" box.
+
+The per-notebook tests (tests/test_answers_*.py, tests/test_course_text*.py) check the numbers the
+answers state; this one checks the shape of the course as a whole, so that a new question without
+an answer, or a notebook without a Sources box, fails.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ANSWER = '<details class="answer"><summary>'
+
+
+def markdown(path: Path) -> str:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def check_your_understanding(text: str) -> str:
+    start = text.index("## Check your understanding")
+    end = re.search(r"^## (?!Check your understanding)", text[start + 1:], re.M)
+    return text[start:start + 1 + end.start()] if end else text[start:]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_question_has_a_folded_answer_right_after_it(path):
+    section = check_your_understanding(markdown(path))
+    questions = list(re.finditer(r"^\d+\. ", section, re.M))
+    assert len(questions) >= 2, f"{path.name}: no numbered questions under 'Check your understanding'"
+    for q, nxt in zip(questions, questions[1:] + [None]):
+        between = section[q.start():nxt.start() if nxt else len(section)]
+        assert ANSWER in between, f"{path.name}: question {between.splitlines()[0][:60]!r} has no folded answer"
+        assert between.count("<details") == between.count("</details>"), f"{path.name}: unclosed <details>"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_answers_use_one_markup_and_every_notebook_has_a_sources_box(path):
+    text = markdown(path)
+    assert text.count("<details") == text.count(ANSWER), f"{path.name}: a folded block without the answer markup"
+    assert re.search(r"^## Sources$", text, re.M), f"{path.name}: no '## Sources' box"
