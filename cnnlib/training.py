@@ -180,27 +180,20 @@ class _Runner:
 
 
 class _BlasThreads:
-    """How many threads the BLAS library (NumPy's matrix products) may use while :func:`fit` trains.
+    """The thread count of the BLAS library (NumPy's matrix products), read and set with threadpoolctl.
 
-    A training step of a small network is a few dozen short matrix products, each
-    split over the BLAS threads, which meet at the end of every product. When
-    another program keeps a core busy, one of those threads waits for its turn on
-    the CPU at every meeting, and the step takes several times as long (measured
-    on 2 cores with ``mnist_cnn``: 15 ms per step alone, 95 ms with other
-    programs running, 19 ms with one thread). So every ``every`` steps the runner
-    looks at the number of runnable tasks (``/proc/loadavg``) and uses one BLAS
-    thread while anything besides this process wants a core, and the threads it
-    started with (``OPENBLAS_NUM_THREADS``, or one per core) when the machine is
-    quiet again. Results do not depend on it: OpenBLAS divides a product among its
-    threads by blocks of the result, so every sum is added up the same way
-    (tested: training with one thread and with two gives bit-for-bit the same weights).
-
-    The thread count is read and set with threadpoolctl (the library scikit-learn
-    uses for the same job); where it finds no BLAS, or there is no
-    ``/proc/loadavg``, nothing changes.
+    ``fit(..., blas_threads=n)`` sets it for the run and puts it back afterwards.
+    Why one would: a training step of a small network is a few dozen short matrix
+    products, each split over the BLAS threads, which meet at the end of every
+    product. When another program keeps a core busy, one of those threads waits
+    for its turn on the CPU at every meeting, and the step takes several times as
+    long (measured on 2 cores with ``mnist_cnn``: 15 ms per step alone, 95 ms
+    with other programs running, 19 ms with one thread). The count is never
+    changed behind the user's back: OpenBLAS may add up a product in another
+    order with another thread count (e.g. (64, 784) @ (784, 128) differs in the
+    last bits), so a run's numbers depend on it, and they must not depend on how
+    busy the machine was. Where threadpoolctl finds no BLAS, nothing changes.
     """
-
-    every = 32  # steps between looks at the machine (reading /proc/loadavg takes ~20 us)
 
     def __init__(self) -> None:
         self._blas = [lib for lib in _threadpool_controller().lib_controllers if lib.user_api == "blas"]
@@ -220,16 +213,6 @@ class _BlasThreads:
                 lib.set_num_threads(n)
             self.now = n
 
-    def adapt(self, step: int) -> None:
-        """Every ``every`` steps: one thread while other tasks are runnable, else the threads it started with."""
-        if self.start <= 1 or step % self.every:
-            return
-        running = _runnable_tasks()
-        if running is None:
-            return
-        # This process counts once per thread that is busy (OpenBLAS's idle threads spin for a while).
-        self.set(1 if running > self.now else self.start)
-
     def restore(self) -> None:
         self.set(self.start)
 
@@ -241,15 +224,6 @@ def _threadpool_controller() -> ThreadpoolController:
     if not _CONTROLLER:
         _CONTROLLER.append(ThreadpoolController())
     return _CONTROLLER[0]
-
-
-def _runnable_tasks() -> int | None:
-    """Tasks on this machine that are running or waiting for a CPU right now (the 4th field of /proc/loadavg)."""
-    try:
-        with open("/proc/loadavg") as f:
-            return int(f.read().split()[3].split("/")[0])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def _check_data(x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -367,6 +341,7 @@ def fit(
     lr_schedule: Callable[[int], float] | None = None,
     callback: Callable[[int, History], None] | None = None,
     drop_last: bool = False,
+    blas_threads: int | None = None,
 ) -> History:
     """Train ``model`` on ``(x_train, y_train)`` with mini-batches.
 
@@ -410,6 +385,12 @@ def fit(
         left out change from epoch to epoch with the shuffling). Needed when
         that batch would hold a single example and the model has
         ``BatchNorm1d``, which cannot compute a variance from one value.
+    blas_threads : int, optional
+        Threads for NumPy's matrix products while training, put back afterwards
+        (read and set with threadpoolctl). None leaves them as they are. ``1``
+        keeps training fast when other programs compete for the cores (with two
+        threads on a busy 2-core machine a step can take several times as long);
+        a run's numbers may differ in the last bits from a run with another count.
 
     Returns
     -------
@@ -443,6 +424,8 @@ def fit(
     seed = V.seed(seed, where)
     V.function(lr_schedule, "lr_schedule", where, "lr_schedule(epoch) -> learning rate")
     V.function(callback, "callback", where, "callback(epoch, history)")
+    if blas_threads is not None:
+        blas_threads = positive_int(blas_threads, "blas_threads", where)
     if validation_data is not None:
         validation_data = _validation_data(validation_data, x_train, where)
     runner = _Runner(model)
@@ -466,6 +449,8 @@ def fit(
     needed_input_grad = model.needs_input_grad
     model.needs_input_grad = False
     threads = _BlasThreads()
+    if blas_threads is not None:
+        threads.set(blas_threads)
     epoch = 0
     try:
         for epoch in range(epochs):
@@ -476,7 +461,7 @@ def fit(
             order = rng.permutation(n)
             try:
                 loss_, accuracy_ = _train_one_epoch(
-                    runner, optimizer, loss_fn, x_train, y_train, order[:n_used], batch_size, epoch, bar, watch, threads
+                    runner, optimizer, loss_fn, x_train, y_train, order[:n_used], batch_size, epoch, bar, watch
                 )
             finally:
                 if bar is not None:
@@ -569,7 +554,7 @@ class _Watch:
 
 def _train_one_epoch(
     runner: _Runner, optimizer: Optimizer, loss_fn: CrossEntropyLoss, x: np.ndarray, y: np.ndarray,
-    order: np.ndarray, batch_size: int, epoch: int, bar: Any, watch: _Watch, threads: _BlasThreads | None = None,
+    order: np.ndarray, batch_size: int, epoch: int, bar: Any, watch: _Watch,
 ) -> tuple[float, float]:
     """One pass over ``(x, y)`` in the given order: forward, loss, backward and a step per batch.
 
@@ -580,8 +565,6 @@ def _train_one_epoch(
     # TrainingDivergedError; NumPy's own warnings would only add noise.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for step, idx in enumerate(_batches(len(order), batch_size, order)):
-            if threads is not None:
-                threads.adapt(step)
             xb, yb = x[idx], y[idx]
             try:
                 logits = runner.forward(xb, training=True)
