@@ -119,3 +119,40 @@ def test_not_a_function_and_not_implemented(capsys):
 
     result, out = _feedback(checks.check_dropout_forward, stub, capsys)
     assert result.not_implemented and out.startswith("NOT IMPLEMENTED  dropout_forward:")
+
+
+def test_multiplying_by_p_or_by_1_minus_p_is_named_for_what_it_does(capsys):
+    # at p = 0.5, x * keep * p and x * keep * (1 - p) coincide; neither is the old dropout in training
+    for fn in (lambda x, p, keep, training=True: x * keep * p if training else x,
+               lambda x, p, keep, training=True: x * keep * (1 - p) if training else x):
+        result, out = _feedback(checks.check_dropout_forward, fn, capsys)
+        assert result.status == checks.FAILED and "multiplied by (1 - p) instead of divided by it" in out, out
+        assert "old (non-inverted) dropout" not in out.split("also failed")[0], out
+    result, out = _feedback(checks.check_dropout_backward, lambda dy, p, keep: dy * keep * p, capsys)
+    assert result.status == checks.FAILED and "instead of divided by (1 - p)" in out, out
+
+
+def test_backward_feedback_names_dx_and_dy(capsys):
+    result, out = _feedback(checks.check_dropout_backward, lambda dy, p, keep: dy * keep, capsys)
+    assert "FAILED case 'half': dy of shape (4, 6)" in out and "expected dx:" in out, out
+    assert "expected y" not in out and "x of shape" not in out.replace("dy of shape", ""), out
+
+
+def test_backward_without_the_mask_is_named(capsys):
+    result, out = _feedback(checks.check_dropout_backward, lambda dy, p, keep: dy / (1 - p), capsys)
+    assert result.status == checks.FAILED and "dy / (1 - p) without the mask" in out, out
+    assert "a mask other than keep" not in out, out
+
+
+def test_everything_dropped_at_p_zero_is_named(capsys):
+    fn = lambda x, p, keep, training=True: x * keep / (1 - p) if training and p > 0 else 0 * x if training else x
+    result, out = _feedback(checks.check_dropout_forward, fn, capsys)
+    assert result.failed_case_ids == ["p_zero"] and "everything dropped" in out, out
+
+
+def test_float64_answer_for_float32_input_passes_with_a_note(capsys):
+    fn = lambda x, p, keep, training=True: x.astype(np.float64) * keep / (1 - p) if training else x
+    result, out = _feedback(checks.check_dropout_forward, fn, capsys)
+    assert result.passed and "float64 for a float32 input" in out, out
+    result, out = _feedback(checks.check_dropout_forward, forward, capsys)
+    assert result.passed and "float64" not in out, out

@@ -151,8 +151,10 @@ def check_dropout_forward(fn: Callable, verbose: bool = True) -> CheckResult:
              "equals x", x * keep),
             ("scaling by 1 / p: scale by 1 / (1 - p), one over the probability of keeping a unit", x * keep / p),
             ("the dropped units kept and the kept ones dropped: keep is True where a unit survives", x * ~keep / (1 - p)),
-            ("the old (non-inverted) dropout, x * keep without scaling and (1 - p) at inference; inverted dropout "
-             "scales by 1 / (1 - p) in training", x * keep * (1 - p)),
+            ("the survivors multiplied by (1 - p) instead of divided by it (at p = 0.5 the same as multiplied by "
+             "p): inverted dropout scales them up, by 1 / (1 - p)", x * keep * (1 - p)),
+            ("the survivors multiplied by p: inverted dropout scales them up, by 1 / (1 - p), one over the "
+             "probability of keeping a unit", x * keep * p),
         )
         cases.append(_Case(id_, f"training: {desc}", (x, p, keep), _dropout_reference(x, p, keep), hint,
                            kwargs={"training": True}, diagnoses=diag))
@@ -169,10 +171,16 @@ def check_dropout_forward(fn: Callable, verbose: bool = True) -> CheckResult:
         cases.append(_Case(id_, f"training=False, x of shape (3, 5), p = {p}", (x, p, keep),
                            _dropout_reference(x, p, keep, training=False), hint, kwargs={"training": False},
                            diagnoses=diag))
+    x = _rng(36).normal(size=(2, 3, 5)).astype(np.float32)
+    keep = _keep_of(rng, x.shape, 0.25)
+    cases.append(_Case("float32", "training: a float32 x of shape (2, 3, 5), p = 0.25", (x, 0.25, keep),
+                       _dropout_reference(x, 0.25, keep), hint, kwargs={"training": True}))
     x = _rng(33).normal(size=(2, 7))
     keep = _keep_of(rng, x.shape, 0.0)
     cases.append(_Case("p_zero", "training with p = 0: nothing is dropped", (x, 0.0, keep), x.copy(), hint,
-                       kwargs={"training": True}))
+                       kwargs={"training": True}, diagnoses=(
+                           ("everything dropped: with p = 0 every unit is kept (keep is all True) and y = x",
+                            np.zeros_like(x)),)))
     return _run_dropout("dropout_forward", fn, cases, ("x", "p", "keep"), verbose)
 
 
@@ -206,9 +214,16 @@ def check_dropout_backward(fn: Callable, verbose: bool = True) -> CheckResult:
             ("the mask without the 1 / (1 - p) scaling: the forward pass scaled the survivors, so their gradient "
              "is scaled the same way", dy * keep),
             ("dy passed through unchanged: a dropped unit did not reach the output, so its gradient is 0", dy.copy()),
+            ("dy / (1 - p) without the mask: a dropped unit did not reach the output, so its gradient is 0; "
+             "multiply by keep as well", dy / (1 - p)),
             ("scaling by 1 / p: scale by 1 / (1 - p), as in the forward pass", dy * keep / p),
+            ("dy * keep multiplied by (1 - p) (or by p) instead of divided by (1 - p): the forward pass divided "
+             "the survivors by (1 - p), so their gradient is divided the same way", dy * keep * (1 - p)),
+            ("dy * keep multiplied by p: the forward pass divided the survivors by (1 - p), so their gradient "
+             "is divided the same way", dy * keep * p),
         )
-        cases.append(_Case(id_, desc, (dy, p, keep), expected, hint, diagnoses=diag))
+        desc = desc.replace("x of shape", "dy of shape")
+        cases.append(_Case(id_, desc, (dy, p, keep), expected, hint, names=("dx",), diagnoses=diag))
     return _run_dropout("dropout_backward", fn, cases, ("dy", "p", "keep"), verbose)
 
 
@@ -229,6 +244,11 @@ def _run_dropout(exercise: str, fn: Any, cases: list[_Case], argnames: tuple[str
     for case in cases:
         last.clear()
         result = _run_case(remember, case, argnames)
+        answer_dtype = getattr(last.get("answer"), "dtype", None)
+        if result.passed and case.args[0].dtype == np.float32 and answer_dtype == np.float64:
+            result.message = ("note: right values, but your answer is float64 for a float32 input; cnnlib's layers "
+                              "keep float32 (half the memory, faster): multiply by the bool mask and by 1 / (1 - p) "
+                              "as a Python float, or use keep.astype(x.dtype)")
         if not result.passed and not result.not_implemented:
             value, p, keep = case.args
             if "of shape" in result.message.split("\n")[0]:
