@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("mnist_cnn.npz"), help="where to save the weights (default %(default)s)")
     p.add_argument("--limit", type=int, default=None, help="train on only the first N training images (for quick tests; default: all)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--blas-threads", type=int, default=None, metavar="N",
+                   help="threads for NumPy's matrix products while training; 1 keeps a busy machine fast (default: as they are)")
     return p
 
 
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         model, x_train, y_train,
         epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
         validation_data=(x_test, y_test), seed=args.seed, progress=not args.no_progress,
-        lr_schedule=lambda e: lr_at(e, args.epochs, args.lr), callback=report,
+        lr_schedule=lambda e: lr_at(e, args.epochs, args.lr), callback=report, blas_threads=args.blas_threads,
     )
     total = time.perf_counter() - start
     final = evaluate(model, x_test, y_test)

@@ -35,3 +35,17 @@ def test_lr_schedule_decays_from_lr_to_a_twentieth():
     assert lrs[0] == 2e-3 and np.isclose(lrs[-1], 1e-4)
     assert all(a > b for a, b in zip(lrs, lrs[1:]))
     assert train.lr_at(0, 1, 1e-3) == 1e-3
+
+
+def test_train_cli_blas_threads_gives_the_same_model(tmp_path, capsys, monkeypatch):
+    """--blas-threads reaches fit; for the reference network one thread trains bit-for-bit the same weights."""
+    seen = []
+    real_fit = train.fit
+    monkeypatch.setattr(train, "fit", lambda *a, **k: seen.append(k["blas_threads"]) or real_fit(*a, **k))
+    outs = []
+    for threads in (["--blas-threads", "1"], []):
+        outs.append(tmp_path / f"w{len(outs)}.npz")
+        assert train.main(["--epochs", "1", "--limit", "640", "--out", str(outs[-1]), "--no-progress", *threads]) == 0
+    assert seen == [1, None]
+    a, b = (c.load(c.mnist_cnn(), p).state_dict() for p in outs)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
