@@ -69,7 +69,7 @@ def test_notebook_04_marks_its_previews():
     text = markdown(NB04)
     assert text.count("> **Preview:**") == 3
     for pointer in ("Notebook 08 derives backward passes", "gradient check that notebook 08 builds",
-                    'He initialisation is derived in notebook 06 (section "Initialisation")'):
+                    'He initialisation is derived in notebook 06 (section "Initialisation: why the scale of the random weights matters")'):
         assert pointer in text
 
 

@@ -45,3 +45,15 @@ def test_answers_use_one_markup_and_every_notebook_has_a_sources_box(path):
     text = markdown(path)
     assert text.count("<details") == text.count(ANSWER), f"{path.name}: a folded block without the answer markup"
     assert re.search(r"^## Sources$", text, re.M), f"{path.name}: no '## Sources' box"
+
+
+def test_quoted_section_titles_of_other_notebooks_exist():
+    """'notebook 06 (section "X")': X must be a heading of notebook 06, word for word."""
+    texts = {p.name[:2]: markdown(p) for p in NOTEBOOKS}
+    headings = {k: {h.strip() for h in re.findall(r"^#+ (?:\d+\. )?(.+)$", t, re.M)} for k, t in texts.items()}
+    found = 0
+    for name, text in texts.items():
+        for m in re.finditer(r"notebook (\d\d)[^\n.]{0,20}?section ['\"]([^'\"]+)['\"]", text):
+            found += 1
+            assert m[2] in headings[m[1]], f"notebook {name} quotes section {m[2]!r} of notebook {m[1]}, which has no such heading"
+    assert found >= 2
