@@ -31,7 +31,8 @@ INDEX_ROW = re.compile(r"^\| (\d+) \| \[(.+?)\]\((\d\d_\w+\.ipynb)\) \| (.+?) \|
 def estimate(path: Path) -> tuple[int, int, int]:
     """Return (minutes, words, code cells) of one notebook."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    words = sum(len(re.findall(r"[A-Za-z0-9]+", "".join(c["source"]))) for c in cells if c["cell_type"] == "markdown")
+    text = "\n".join(LINE.sub("", "".join(c["source"])) for c in cells if c["cell_type"] == "markdown")  # not its own line
+    words = len(re.findall(r"[A-Za-z0-9]+", text))
     code = sum(1 for c in cells if c["cell_type"] == "code")
     minutes = words / WORDS_PER_MINUTE + code * MINUTES_PER_CODE_CELL
     return 5 * math.ceil(minutes / 5), words, code
