@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import threadpool_limits
 
 from . import _validate as V
 from ._validate import NonFiniteError, as_float_array, check_finite, class_labels, inner_layers_trusted, positive_int
@@ -177,53 +177,6 @@ class _Runner:
             for layer in rest:
                 dy = layer.backward(dy)
         return dy
-
-
-class _BlasThreads:
-    """The thread count of the BLAS library (NumPy's matrix products), read and set with threadpoolctl.
-
-    ``fit(..., blas_threads=n)`` sets it for the run and puts it back afterwards.
-    Why one would: a training step of a small network is a few dozen short matrix
-    products, each split over the BLAS threads, which meet at the end of every
-    product. When another program keeps a core busy, one of those threads waits
-    for its turn on the CPU at every meeting, and the step takes several times as
-    long (measured on 2 cores with ``mnist_cnn``: 15 ms per step alone, 95 ms
-    with other programs running, 19 ms with one thread). The count is never
-    changed behind the user's back: OpenBLAS may add up a product in another
-    order with another thread count (e.g. (64, 784) @ (784, 128) differs in the
-    last bits), so a run's numbers depend on it, and they must not depend on how
-    busy the machine was. Where threadpoolctl finds no BLAS, nothing changes.
-    """
-
-    def __init__(self) -> None:
-        self._blas = [lib for lib in _threadpool_controller().lib_controllers if lib.user_api == "blas"]
-        self.start = self.now = self.current()
-
-    @property
-    def available(self) -> bool:
-        return bool(self._blas)
-
-    def current(self) -> int:
-        """The BLAS libraries' thread count now (1 when there is none to control)."""
-        return max((lib.num_threads for lib in self._blas), default=1)
-
-    def set(self, n: int) -> None:
-        if self._blas and n != self.now:
-            for lib in self._blas:
-                lib.set_num_threads(n)
-            self.now = n
-
-    def restore(self) -> None:
-        self.set(self.start)
-
-
-_CONTROLLER: list[ThreadpoolController] = []  # made once: it looks through the libraries the process has loaded
-
-
-def _threadpool_controller() -> ThreadpoolController:
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
 
 
 def _check_data(x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -387,10 +340,16 @@ def fit(
         ``BatchNorm1d``, which cannot compute a variance from one value.
     blas_threads : int, optional
         Threads for NumPy's matrix products while training, put back afterwards
-        (read and set with threadpoolctl). None leaves them as they are. ``1``
-        keeps training fast when other programs compete for the cores (with two
-        threads on a busy 2-core machine a step can take several times as long);
-        a run's numbers may differ in the last bits from a run with another count.
+        (set with threadpoolctl). None leaves them as they are. ``1`` keeps
+        training fast when other programs compete for the cores: a step of a
+        small network is a few dozen short matrix products, and the threads meet
+        at the end of each one, so when another program holds a core one thread
+        waits for it at every meeting (on 2 cores with ``mnist_cnn``: 15 ms per
+        step alone, 95 ms beside other programs, 19 ms with one thread). fit never
+        changes the count on its own, because OpenBLAS may add up a product in
+        another order with another count (e.g. (64, 784) @ (784, 128) differs in
+        the last bits), and a run's numbers must not depend on how busy the
+        machine was.
 
     Returns
     -------
@@ -448,9 +407,8 @@ def fit(
     # Nothing needs d(loss)/d(images): the first layer may skip that work (see Layer.needs_input_grad).
     needed_input_grad = model.needs_input_grad
     model.needs_input_grad = False
-    threads = _BlasThreads()
-    if blas_threads is not None:
-        threads.set(blas_threads)
+    # threadpoolctl sets the BLAS threads now and restore_original_limits() puts them back (see blas_threads).
+    blas_limit = threadpool_limits(blas_threads, user_api="blas") if blas_threads is not None else None
     epoch = 0
     try:
         for epoch in range(epochs):
@@ -495,7 +453,8 @@ def fit(
         ) from None
     finally:
         model.needs_input_grad = needed_input_grad
-        threads.restore()
+        if blas_limit is not None:
+            blas_limit.restore_original_limits()
     return history
 
 
