@@ -253,7 +253,12 @@ def _where(exc: BaseException) -> str:
     return f"\n(at line {frame.lineno} of {frame.name}{code})"
 
 
-def _run(exercise: str, fn: Any, cases: Sequence[_Case], argnames: Sequence[str], verbose: bool) -> CheckResult:
+def _run(
+    exercise: str, fn: Any, cases: Sequence[_Case], argnames: Sequence[str], verbose: bool,
+    review: Callable[[_Case, CaseResult, Any], None] | None = None,
+) -> CheckResult:
+    """Run every case and collect the results. ``review(case, result, answer)``, if given, sees each result
+    with the student's answer for that case and may add to its message or hint (a topic's own diagnoses)."""
     if not callable(fn):
         result = CheckResult(
             exercise,
@@ -265,7 +270,18 @@ def _run(exercise: str, fn: Any, cases: Sequence[_Case], argnames: Sequence[str]
             ),
         )
     else:
-        results = [_run_case(fn, case, argnames) for case in cases]
+        results = []
+        for case in cases:
+            answers: list[Any] = []
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                answers.append(fn(*args, **kwargs))
+                return answers[-1]
+
+            result = _run_case(fn if review is None else call, case, argnames)
+            if review is not None:
+                review(case, result, answers[-1] if answers else None)
+            results.append(result)
         if all(r.not_implemented for r in results):
             status = NOT_IMPLEMENTED
         elif all(r.passed for r in results):

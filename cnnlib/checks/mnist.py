@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..layers import Dropout, Layer
-from ._engine import FAILED, NOT_IMPLEMENTED, PASSED, CaseResult, CheckResult, _Case, _describe, _finish, _rng, _run_case, _where
+from ._engine import FAILED, NOT_IMPLEMENTED, PASSED, CaseResult, CheckResult, _Case, _describe, _finish, _rng, _run, _where
 
 __all__ = ["check_mnist_cnn", "check_dropout_forward", "check_dropout_backward"]
 
@@ -181,7 +181,7 @@ def check_dropout_forward(fn: Callable, verbose: bool = True) -> CheckResult:
                        kwargs={"training": True}, diagnoses=(
                            ("everything dropped: with p = 0 every unit is kept (keep is all True) and y = x",
                             np.zeros_like(x)),)))
-    return _run_dropout("dropout_forward", fn, cases, ("x", "p", "keep"), verbose)
+    return _run("dropout_forward", fn, cases, ("x", "p", "keep"), verbose, review=_review_dropout)
 
 
 def check_dropout_backward(fn: Callable, verbose: bool = True) -> CheckResult:
@@ -224,47 +224,25 @@ def check_dropout_backward(fn: Callable, verbose: bool = True) -> CheckResult:
         )
         desc = desc.replace("x of shape", "dy of shape")
         cases.append(_Case(id_, desc, (dy, p, keep), expected, hint, names=("dx",), diagnoses=diag))
-    return _run_dropout("dropout_backward", fn, cases, ("dy", "p", "keep"), verbose)
+    return _run("dropout_backward", fn, cases, ("dy", "p", "keep"), verbose, review=_review_dropout)
 
 
-def _run_dropout(exercise: str, fn: Any, cases: list[_Case], argnames: tuple[str, ...], verbose: bool) -> CheckResult:
-    """Like the engine's ``_run``, and a failed case whose answer is ``value * mask / (1 - p)`` with a 0/1 mask
-    other than ``keep`` is named: the answer used a mask of its own instead of the forward pass's."""
-    if not callable(fn):
-        return _finish(CheckResult(exercise, FAILED, [], note=(
-            f"expected a function, but got {type(fn).__name__}. Pass the function itself, without "
-            f"calling it: checks.check_{exercise}({exercise})")), verbose)
-    last: dict[str, Any] = {}
-
-    def remember(*args: Any, **kwargs: Any) -> Any:
-        last["answer"] = fn(*args, **kwargs)
-        return last["answer"]
-
-    results = []
-    for case in cases:
-        last.clear()
-        result = _run_case(remember, case, argnames)
-        answer_dtype = getattr(last.get("answer"), "dtype", None)
-        if result.passed and case.args[0].dtype == np.float32 and answer_dtype == np.float64:
-            result.message = ("note: right values, but your answer is float64 for a float32 input; cnnlib's layers "
-                              "keep float32 (half the memory, faster): multiply by the bool mask and by 1 / (1 - p) "
-                              "as a Python float, or use keep.astype(x.dtype)")
-        if not result.passed and not result.not_implemented:
-            value, p, keep = case.args
-            if "of shape" in result.message.split("\n")[0]:
-                result.hint = f"{_SHAPE_HINT}; {result.hint}"
-            elif ("This looks like" not in result.message and case.kwargs.get("training", True)
-                  and _other_mask(last.get("answer"), value, p, keep)):
-                result.message += ("\nThis looks like a mask other than keep: the mask is drawn once per forward "
-                                   "pass (the keep you are given), and the backward pass must use that same mask.")
-        results.append(result)
-    if all(r.not_implemented for r in results):
-        status = NOT_IMPLEMENTED
-    elif all(r.passed for r in results):
-        status = PASSED
-    else:
-        status = FAILED
-    return _finish(CheckResult(exercise, status, results), verbose)
+def _review_dropout(case: _Case, result: CaseResult, answer: Any) -> None:
+    """Dropout's own diagnoses, beside the engine's: a float64 answer to a float32 input gets a note, and a
+    failed case whose answer is ``value * mask / (1 - p)`` with a 0/1 mask other than ``keep`` is named (the
+    answer used a mask of its own instead of the forward pass's)."""
+    if result.passed and case.args[0].dtype == np.float32 and getattr(answer, "dtype", None) == np.float64:
+        result.message = ("note: right values, but your answer is float64 for a float32 input; cnnlib's layers "
+                          "keep float32 (half the memory, faster): multiply by the bool mask and by 1 / (1 - p) "
+                          "as a Python float, or use keep.astype(x.dtype)")
+    if not result.passed and not result.not_implemented:
+        value, p, keep = case.args
+        if "of shape" in result.message.split("\n")[0]:
+            result.hint = f"{_SHAPE_HINT}; {result.hint}"
+        elif ("This looks like" not in result.message and case.kwargs.get("training", True)
+              and _other_mask(answer, value, p, keep)):
+            result.message += ("\nThis looks like a mask other than keep: the mask is drawn once per forward "
+                               "pass (the keep you are given), and the backward pass must use that same mask.")
 
 
 def _other_mask(answer: Any, value: np.ndarray, p: float, keep: np.ndarray) -> bool:
