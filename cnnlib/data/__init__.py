@@ -560,13 +560,8 @@ def download_mnist(
     directory.mkdir(parents=True, exist_ok=True)
 
     for base in MNIST_SHA256:
-        existing = _find_file(directory, base)
-        if existing is not None and not force:
-            try:
-                _check_file(existing, base)
-                continue  # already present and valid
-            except DataFileError:
-                pass  # damaged: download a good copy
+        if not force and _has_valid_file(directory, base):
+            continue  # a damaged or missing file is downloaded again
         target = directory / (base + ".gz")
         failures: list[str] = []
         for mirror in mirror_list:
@@ -583,6 +578,18 @@ def download_mnist(
                 f"`{_FETCH} --from CLONE/data/mnist --dir {directory}`"
             )
     return directory
+
+
+def _has_valid_file(directory: Path, base: str) -> bool:
+    """Whether ``directory`` already holds ``base`` (.gz or not) and it passes its checksum and shape checks."""
+    existing = _find_file(directory, base)
+    if existing is None:
+        return False
+    try:
+        _check_file(existing, base)
+    except DataFileError:
+        return False
+    return True
 
 
 def _download_one(url: str, base: str, directory: Path, target: Path) -> str | None:
@@ -612,13 +619,8 @@ def _copy_mnist(source: Path, directory: Path, force: bool = False) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for base in MNIST_SHA256:
         path = _find_file(source, base)
-        existing = _find_file(directory, base)
-        if existing is not None and not force:
-            try:
-                _check_file(existing, base)
-                continue  # already present and valid
-            except DataFileError:
-                pass
+        if not force and _has_valid_file(directory, base):
+            continue
         _check_file(path, base)  # a damaged source is never copied
         fd, tmp_name = tempfile.mkstemp(prefix=f".{base}.", suffix=".part", dir=directory)
         os.close(fd)
