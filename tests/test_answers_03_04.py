@@ -9,35 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import cnnlib
+from tests.notebook_text import answers, cells, markdown
 
-ROOT = Path(__file__).resolve().parents[1]
 NB03 = "03_stride_and_padding.ipynb"
 NB04 = "04_activations.ipynb"
-
-
-def cells(notebook: str) -> list[dict]:
-    return json.loads((ROOT / "notebooks" / notebook).read_text(encoding="utf-8"))["cells"]
-
-
-def markdown(notebook: str) -> str:
-    return "\n".join("".join(c["source"]) for c in cells(notebook) if c["cell_type"] == "markdown")
 
 
 def code_cell(notebook: str, marker: str) -> str:
     (source,) = ["".join(c["source"]) for c in cells(notebook) if c["cell_type"] == "code" and marker in "".join(c["source"])]
     return source
-
-
-def answers(notebook: str) -> list[str]:
-    return re.findall(r'<details class="answer"><summary>Answer</summary>\n\n(.*?)\n\n</details>', markdown(notebook), re.S)
 
 
 def run_filled_in(source: str, values: dict[str, str], namespace: dict) -> str:

@@ -7,40 +7,16 @@ independently and reads the notebook to make sure the answer still states it.
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import cnnlib
+from tests.notebook_text import answer_after, answers, cells, markdown
 
-ROOT = Path(__file__).resolve().parents[1]
 NB07 = "07_softmax_cross_entropy.ipynb"
 NB08 = "08_backpropagation.ipynb"
-
-
-def cells(notebook: str) -> list[dict]:
-    return json.loads((ROOT / "notebooks" / notebook).read_text(encoding="utf-8"))["cells"]
-
-
-def markdown(notebook: str) -> str:
-    return "\n".join("".join(c["source"]) for c in cells(notebook) if c["cell_type"] == "markdown")
-
-
-def answers(notebook: str) -> list[str]:
-    """The text of every folded answer, in order."""
-    return re.findall(r'<details class="answer"><summary>Answer</summary>\n\n(.*?)\n\n</details>',
-                      markdown(notebook), flags=re.S)
-
-
-def answer_after(notebook: str, question: str) -> str:
-    """The folded answer that follows the first markdown occurrence of ``question``."""
-    text = markdown(notebook)
-    start = text.index(question)
-    block = text.index('<details class="answer"><summary>Answer</summary>', start)
-    return text[block:text.index("</details>", block)]
 
 
 EXAMPLE = np.array([2.0, 1.0, 0.1])

@@ -14,20 +14,9 @@ from pathlib import Path
 import numpy as np
 
 import cnnlib
+from tests.notebook_text import answer_after, markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def markdown(notebook: str) -> str:
-    nb = json.loads((ROOT / "notebooks" / notebook).read_text(encoding="utf-8"))
-    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-
-
-def answer_after(notebook: str, question: str) -> str:
-    """The folded answer that follows ``question`` in ``notebook``'s markdown."""
-    text = markdown(notebook)
-    start = text.index("<summary>Answer</summary>", text.index(question))
-    return text[start : text.index("</details>", start)]
 
 
 def receptive_field(net: cnnlib.Sequential) -> tuple[int, int]:

@@ -8,30 +8,15 @@ question has its folded answer, and the lecture notes are named only in the Sour
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import cnnlib
+from tests.notebook_text import answers, cells, markdown
 
-ROOT = Path(__file__).resolve().parents[1]
 NB01, NB02 = "01_why_convolutions.ipynb", "02_convolution.ipynb"
-
-
-def cells(notebook: str) -> list[dict]:
-    return json.loads((ROOT / "notebooks" / notebook).read_text(encoding="utf-8"))["cells"]
-
-
-def markdown(notebook: str) -> str:
-    return "\n".join("".join(c["source"]) for c in cells(notebook) if c["cell_type"] == "markdown")
-
-
-def answers(notebook: str) -> list[str]:
-    """The text of every folded answer, in order."""
-    return re.findall(r'<details class="answer"><summary>Answer</summary>\n\n(.*?)\n\n</details>', markdown(notebook), re.S)
 
 
 def test_notebook_01_answers():
