@@ -63,8 +63,7 @@ def _position_labels(y: np.ndarray, logits_shape: tuple[int, ...], where: str) -
         )
     if y.size and y.dtype.kind not in "iu":
         raise TypeError(f"{where}: labels must be integers (class numbers, shape {_label_shape_text(logits_shape)}); got dtype {y.dtype}")
-    # the range check is class_labels' (written once); it takes a flat array
-    return V.class_labels(y.reshape(-1), where, num_classes=logits_shape[1]).reshape(want)
+    return V.class_labels(y, where, num_classes=logits_shape[1], per_position=True)  # the range check
 
 
 class CrossEntropyLoss:
