@@ -1,0 +1,55 @@
+// The course website's own script (tools/book/conf.py).
+//
+// 1. Alt text for stored widgets: the ipywidgets HTML manager draws an explorer's saved picture as an
+//    <img> without alt text; the wrapper around it carries the cell's description (data-alt), copied here
+//    onto each of its images as they appear.
+// 2. Printing (make pdf, or the browser's Print): the folded answers leave the text and become an answer
+//    section at the end of the chapter, numbered, each question pointing to its answer.
+"use strict";
+
+function courseLabelWidgetImages(root) {
+  root.querySelectorAll(".widget-figure[data-alt]").forEach((figure) => {
+    figure.querySelectorAll("img:not([alt])").forEach((img) => {
+      img.setAttribute("alt", figure.dataset.alt);
+    });
+  });
+}
+
+function courseCollectAnswers() {
+  if (document.querySelector("section.print-answers")) return;
+  const article = document.querySelector("article.bd-article") || document.querySelector("main");
+  const answers = Array.from(article.querySelectorAll("details.answer"));
+  if (answers.length === 0) return;
+  const section = document.createElement("section");
+  section.className = "print-answers";
+  const heading = document.createElement("h2");
+  heading.textContent = "Answers";
+  section.appendChild(heading);
+  answers.forEach((details, i) => {
+    const n = i + 1;
+    const ref = document.createElement("a");
+    ref.className = "answer-ref";
+    ref.href = `#print-answer-${n}`;
+    ref.id = `print-answer-ref-${n}`;
+    ref.textContent = `Answer ${n}: in the Answers section at the end of the chapter.`;
+    details.parentNode.insertBefore(ref, details);
+    const body = document.createElement("div");
+    body.className = "answer-body";
+    body.id = `print-answer-${n}`;
+    const title = document.createElement("p");
+    title.innerHTML = `<strong>Answer ${n}</strong>`;
+    body.appendChild(title);
+    Array.from(details.childNodes).forEach((child) => {
+      if (child.nodeName !== "SUMMARY") body.appendChild(child.cloneNode(true));
+    });
+    section.appendChild(body);
+  });
+  article.appendChild(section);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  courseLabelWidgetImages(document);
+  new MutationObserver(() => courseLabelWidgetImages(document))
+    .observe(document.body, { childList: true, subtree: true });
+});
+window.addEventListener("beforeprint", courseCollectAnswers);

@@ -1,0 +1,149 @@
+"""The course website's own Sphinx extension: chapter order, "run it yourself" notes, alt text, offline assets.
+
+- The course index (``notebooks/README.md``) is the front page; the chapter list and the exercises part are
+  added to it here as hidden toctrees, so the file stays plain Markdown on GitHub and in JupyterLab.
+- Each chapter and exercise page starts with a note on how to run it on your own computer.
+- Figures: MyST-NB gives a cell's image outputs the alt text of its ``mystnb.image.alt`` metadata. A stored
+  widget (an explorer) is drawn in the browser, so the same metadata is put on a wrapper around it and
+  ``_static/course_book.js`` copies it onto the widget's images. A chapter figure without alt text is a
+  build warning (``make book`` turns warnings into errors).
+- MathJax and the ipywidgets HTML manager come from npm (``tools/book/package.json``, installed by
+  ``npm ci``) and are copied into ``_static``: no page loads anything from outside the site.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+HERE = Path(__file__).resolve().parent
+NODE_MODULES = HERE / "node_modules"
+# (npm package folder, the part of it the site needs, where it goes under _static)
+ASSETS = [
+    ("mathjax", "es5", "mathjax"),
+    ("@jupyter-widgets/html-manager", "dist", "widgets"),
+]
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+CHAPTER = re.compile(r"^(notebooks|exercises)/(\d\d)_\w+$")
+
+logger = logging.getLogger(__name__)
+
+
+def chapters(srcdir: Path, folder: str) -> list[str]:
+    """Document names of the numbered notebooks of ``folder``, in course order."""
+    return [f"{folder}/{p.stem}" for p in sorted((srcdir / folder).glob("[0-9][0-9]_*.ipynb"))]
+
+
+def add_toctrees(app: Sphinx, docname: str, source: list[str]) -> None:
+    """Append the chapter list and the exercises part to the front page, as hidden toctrees."""
+    if docname != app.config.root_doc:
+        return
+    srcdir = Path(app.srcdir)
+    parts = [("Chapters", chapters(srcdir, "notebooks")),
+             ("Exercises", ["exercises/README", *chapters(srcdir, "exercises")]),
+             ("About the course", ["README"])]
+    for caption, docs in parts:
+        entries = "\n".join("/" + d for d in docs)
+        source[0] += f"\n\n```{{toctree}}\n:hidden:\n:caption: {caption}\n:maxdepth: 1\n\n{entries}\n```\n"
+
+
+def run_locally_note(docname: str) -> nodes.Element:
+    """A note telling how to open this page's notebook in JupyterLab on your own computer."""
+    folder, _ = CHAPTER.match(docname).groups()
+    path = f"work/{docname}.ipynb"
+    note = nodes.admonition(classes=["tip", "run-locally"])
+    note += nodes.title(text="Run this chapter yourself" if folder == "notebooks" else "Do this exercise yourself")
+    steps = nodes.paragraph()
+    steps += nodes.Text("In a clone of the course, run ")
+    steps += nodes.literal(text="make lab")
+    steps += nodes.Text(" at its top: it installs the course's environment, copies the notebooks into your own "
+                        "folder and opens JupyterLab. Then open ")
+    steps += nodes.literal(text=path)
+    steps += nodes.Text(" and run its cells from the top (Run > Run All Cells).")
+    note += steps
+    why = nodes.paragraph()
+    if folder == "notebooks":
+        why += nodes.Text("This page shows the outputs stored in the notebook; the explorers' sliders and menus "
+                          "respond only in JupyterLab, where a Python kernel runs. The download button at the "
+                          "top of the page gives this notebook on its own.")
+    else:
+        why += nodes.Text("Each exercise cell is followed by a check that tells you at once what is right or "
+                          "wrong; ")
+        why += nodes.literal(text=f"make grade NB={docname}.ipynb")
+        why += nodes.Text(" grades the whole notebook.")
+    note += why
+    return note
+
+
+def wrap_widgets(doctree: nodes.document, docname: str) -> None:
+    """Give each stored widget its cell's alt text (a wrapper the page's script reads)."""
+    for cell in doctree.findall(nodes.container):
+        if cell.get("nb_element") != "cell_code":
+            continue
+        meta = cell.get("cell_metadata") or {}
+        alt = ((meta.get("mystnb") or {}).get("image") or {}).get("alt", "")
+        for raw in cell.findall(nodes.raw):
+            if WIDGET_VIEW not in raw.astext():
+                continue
+            text = raw.astext()
+            wrapped = f'<div class="widget-figure" data-alt="{html.escape(alt, quote=True)}">{text}</div>'
+            raw.replace_self(nodes.raw(text=wrapped, format="html"))
+
+
+def check_alt_text(doctree: nodes.document, docname: str) -> None:
+    """Warn about a figure of a chapter that has no alt text."""
+    if not CHAPTER.match(docname):
+        return
+    for image in doctree.findall(nodes.image):
+        if not image.get("alt", "").strip():
+            logger.warning("%s: a figure without alt text (give its cell mystnb.image.alt metadata)",
+                           docname, location=image)
+
+
+def chapter_page(app: Sphinx, doctree: nodes.document) -> None:
+    docname = app.env.docname
+    wrap_widgets(doctree, docname)
+    check_alt_text(doctree, docname)
+    if CHAPTER.match(docname):
+        sections = list(doctree.findall(nodes.section))
+        if sections:
+            sections[0].insert(1, run_locally_note(docname))
+
+
+def copy_assets(app: Sphinx, exception: Exception | None) -> None:
+    """Copy MathJax and the ipywidgets HTML manager from node_modules into the built site."""
+    if exception is not None or app.builder.format != "html":
+        return
+    static = Path(app.outdir) / "_static"
+    for package, part, target in ASSETS:
+        source = NODE_MODULES / package / part
+        if not source.is_dir():
+            raise RuntimeError(f"{source} is missing: run `npm ci` in {HERE} (make book does) "
+                               "to install the site's scripts")
+        shutil.copytree(source, static / target, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.map", "*.LICENSE.txt"))
+
+
+def front_door(app: Sphinx, exception: Exception | None) -> None:
+    """An index.html at the top of the site that opens the front page (the course index)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    target = f"{app.config.root_doc}.html"
+    (Path(app.outdir) / "index.html").write_text(
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0; url={target}"><title>{html.escape(app.config.project)}</title>'
+        f'</head><body><p><a href="{target}">Open the course</a></p></body></html>\n', encoding="utf-8")
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("source-read", add_toctrees)
+    app.connect("doctree-read", chapter_page)
+    app.connect("build-finished", copy_assets)
+    app.connect("build-finished", front_door)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
