@@ -6,6 +6,10 @@
 #   make work  - copy notebooks/ and exercises/ into work/ (files you already have there are kept)
 #   make browser-setup - also install Debian's chromium (needs root or sudo) for the browser test;
 #                without a Chromium make test reports that test as skipped. .ci/run runs it before make test.
+#   make book  - build the course website from the stored notebooks into build/book/html (open index.html)
+#   make pdf   - the whole book as one PDF, build/book/cnnlib-course.pdf (prints the website in Chromium)
+#   make book-setup - the book's packages: requirements/book.txt (Sphinx, MyST-NB, sphinx-book-theme, pypdf)
+#                and tools/book's npm packages (MathJax, the ipywidgets HTML manager); make test runs it
 #   make lock  - re-resolve requirements/lock.txt (and browser.txt) after a change of pyproject.toml;
 #                make lock UPGRADE=1 moves every pin to the newest release
 #   make test-latest - the tests in a throwaway environment of the newest releases (not part of make test)
@@ -20,6 +24,12 @@ STAMP  := $(VENV)/.installed
 BROWSER_STAMP := $(VENV)/.installed-browser
 LOCK   := requirements/lock.txt
 BROWSER_LOCK := requirements/browser.txt
+BOOK_STAMP := $(VENV)/.installed-book
+BOOK_LOCK := requirements/book.txt
+# The website's scripts from the npm registry (exact versions and hashes in tools/book/package-lock.json).
+NPM ?= npm
+BOOK_NODE := tools/book/node_modules/.package-lock.json
+BOOK_OUT := build/book
 # The Chromium the browser test drives (tests/test_browser.py also looks for chromium on the PATH).
 CHROMIUM ?= /usr/bin/chromium
 # JupyterLab refuses to start as root (containers, CI) unless told it may.
@@ -50,7 +60,7 @@ LOCK_FLAGS = --universal --python-version 3.11 --generate-hashes --custom-compil
 # make test-latest: its throwaway environment.
 LATEST ?= build/latest
 
-.PHONY: lab test setup browser-setup work trust grade lock test-latest train clean
+.PHONY: lab test setup browser-setup book-setup book pdf work trust grade lock test-latest train clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
@@ -83,6 +93,33 @@ browser-setup: $(BROWSER_STAMP)
 	         "run 'apt-get install chromium' as root (or set CNNLIB_CHROMIUM to a Chromium executable)" >&2; exit 1; \
 	fi
 
+# The book: Sphinx with MyST-NB renders the stored, nbval-validated notebooks without running them
+# (tools/book/conf.py); MathJax and the ipywidgets HTML manager are copied into the site from npm.
+$(BOOK_STAMP): $(STAMP) $(BOOK_LOCK)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(BOOK_LOCK)
+	@touch $(BOOK_STAMP)
+
+$(BOOK_NODE): tools/book/package.json tools/book/package-lock.json
+	@if command -v $(NPM) >/dev/null; then \
+	    cd tools/book && $(NPM) ci --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	else \
+	    echo "book-setup: npm (Node.js) is missing: install Node.js to build the book" \
+	         "(make test then skips the book's tests and says why)" >&2; \
+	fi
+
+book-setup: $(BOOK_STAMP) $(BOOK_NODE)
+
+book: book-setup
+	@test -d tools/book/node_modules/mathjax || { echo "book: run make book-setup with npm installed" >&2; exit 1; }
+	rm -rf $(BOOK_OUT)/html
+	@start=$$(date +%s); \
+	$(BIN)/python -m sphinx -W --keep-going -q -b html -c tools/book -d $(BOOK_OUT)/doctrees . $(BOOK_OUT)/html && \
+	echo "book: $(BOOK_OUT)/html/index.html ($$(find $(BOOK_OUT)/html -name '*.html' -not -path '*/_static/*' | wc -l)" \
+	     "pages, $$(du -sh $(BOOK_OUT)/html | cut -f1), $$(( $$(date +%s) - start )) s)"
+
+pdf: book $(BROWSER_STAMP)
+	$(BIN)/python tools/book/pdf.py --site $(BOOK_OUT)/html --out $(BOOK_OUT)/cnnlib-course.pdf
+
 # Your working folder: copies of notebooks/ and exercises/ in work/ (git-ignored), so that `git pull` of course
 # updates never meets your own changes. Files already in work/ are kept; make work FORCE=1 replaces them.
 work:
@@ -104,7 +141,7 @@ grade: setup
 	echo "$(BIN)/python -m cnnlib.grade $(GRADE_FLAGS) $$*"; \
 	$(BIN)/python -m cnnlib.grade $(GRADE_FLAGS) "$$@"
 
-test: setup $(BROWSER_STAMP)
+test: setup $(BROWSER_STAMP) book-setup
 	$(BIN)/python -m pytest $(NBVAL) $(PYTEST_ARGS)
 
 $(UV):
@@ -114,6 +151,7 @@ $(UV):
 lock: $(UV)
 	$(UV) pip compile $(LOCK_FLAGS) pyproject.toml requirements/build.in -o $(LOCK)
 	$(UV) pip compile $(LOCK_FLAGS) --extra browser -c $(LOCK) pyproject.toml requirements/build.in -o $(BROWSER_LOCK)
+	$(UV) pip compile $(LOCK_FLAGS) --extra book -c $(LOCK) pyproject.toml requirements/build.in -o $(BOOK_LOCK)
 	$(PYTHON) tools/lockfile.py sync-environment
 
 # The newest releases that pyproject.toml allows, in a throwaway environment, then the same tests as make test.
@@ -123,7 +161,7 @@ test-latest:
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install --quiet --upgrade pip setuptools
-	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[browser]'
+	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[browser,book]'
 	$(LATEST)/bin/python tools/lockfile.py drift
 	$(LATEST)/bin/python -m pytest -p no:cacheprovider $(NBVAL) $(PYTEST_ARGS)
 
@@ -131,4 +169,4 @@ train: setup
 	$(BIN)/python -m cnnlib.train
 
 clean:
-	rm -rf $(VENV) .pytest_cache mnist_cnn.npz build/tools $(LATEST)
+	rm -rf $(VENV) .pytest_cache mnist_cnn.npz build/tools $(LATEST) $(BOOK_OUT) tools/book/node_modules

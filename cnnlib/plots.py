@@ -3,6 +3,16 @@ filters, learning curves, the confusion matrix and the misclassified digits.
 
 Every function draws one matplotlib figure and returns it, so a notebook can show
 it (``fig = plots.show_images(...)`` then ``plt.show()``) and a test can inspect it.
+
+Colours follow one convention in every notebook and explorer: **red is positive**.
+Values of either sign are drawn with :data:`SIGNED_CMAP` (ColorBrewer's RdBu reversed:
+red positive, blue negative, white zero, limits at plus and minus the largest size);
+values that cannot be negative (counts, |gradients|, outputs of ReLU) with
+:data:`POSITIVE_CMAP`, the red half of the same map (white zero); pixel images in grey.
+Both ColorBrewer maps stay distinct for the common colour-vision deficiencies, and
+the one-hue map's lightness grows with the value, so it reads in greyscale too. A
+diverging map cannot do that for the sign (plus and minus the same size have the same
+lightness), so the course's signed figures also write the numbers or name the sign.
 """
 
 from __future__ import annotations
@@ -14,6 +24,9 @@ import numpy as np
 from ._validate import image_stack
 
 __all__ = [
+    "SIGNED_CMAP",
+    "POSITIVE_CMAP",
+    "value_colours",
     "show_matrix",
     "show_images",
     "show_feature_maps",
@@ -22,6 +35,43 @@ __all__ = [
     "plot_confusion_matrix",
     "show_misclassified",
 ]
+
+
+SIGNED_CMAP = "RdBu_r"
+"""Colour map for values of either sign: red positive, blue negative, white zero."""
+POSITIVE_CMAP = "Reds"
+"""Colour map for values that cannot be negative: white zero, darker red for larger values."""
+
+
+def value_colours(a: Any) -> dict[str, Any]:
+    """The course's colours for the values ``a``: ``imshow`` arguments ``cmap``, ``vmin`` and ``vmax``.
+
+    Parameters
+    ----------
+    a : array_like
+        The values to draw (NaNs are ignored).
+
+    Returns
+    -------
+    dict
+        ``{"cmap": SIGNED_CMAP, "vmin": -m, "vmax": m}`` with ``m`` the largest ``|a|`` when any value is
+        negative, else ``{"cmap": POSITIVE_CMAP, "vmin": 0, "vmax": m}``; ``m`` is 1 for an all-zero or
+        empty array, so zero is always white.
+
+    Examples
+    --------
+    >>> value_colours([[1, -3], [2, 0]])
+    {'cmap': 'RdBu_r', 'vmin': -3.0, 'vmax': 3.0}
+    >>> value_colours([0, 2, 5])
+    {'cmap': 'Reds', 'vmin': 0.0, 'vmax': 5.0}
+    """
+    m = np.asarray(a, dtype=float)
+    finite = m[np.isfinite(m)]
+    top = float(np.abs(finite).max()) if finite.size else 0.0
+    top = top or 1.0
+    if finite.size and finite.min() < 0:
+        return {"cmap": SIGNED_CMAP, "vmin": -top, "vmax": top}
+    return {"cmap": POSITIVE_CMAP, "vmin": 0.0, "vmax": top}
 
 
 def _plt():
@@ -44,11 +94,13 @@ def _image_grid(
     title: str | None,
     caption_size: int,
     fig: Any = None,
+    per_image: Sequence[Mapping[str, Any]] | None = None,
     **imshow: Any,
 ) -> Any:
     """Draw ``arrays`` (K, H, W) in a grid of ``ncols`` columns with optional captions.
 
     With ``fig`` (a Figure or SubFigure) the grid is drawn into it instead of a new figure.
+    ``per_image`` gives each array its own ``imshow`` arguments (over those of ``imshow``).
     """
     rows, cols = _grid(len(arrays), ncols)
     if fig is None:
@@ -62,7 +114,7 @@ def _image_grid(
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < len(arrays):
-            ax.imshow(arrays[k], **imshow)
+            ax.imshow(arrays[k], **{**imshow, **(per_image[k] if per_image is not None else {})})
             if captions is not None:
                 ax.set_title(str(captions[k]), fontsize=caption_size)
     if title:
@@ -77,7 +129,7 @@ def show_matrix(
     *,
     title: str | None = None,
     fmt: str = "{:g}",
-    cmap: str = "Blues",
+    cmap: str | None = None,
     highlight: tuple[int, int, int, int] | None = None,
     ax: Any = None,
 ) -> Any:
@@ -91,8 +143,9 @@ def show_matrix(
         Title above the grid.
     fmt : str, default "{:g}"
         Format for the numbers.
-    cmap : str, default "Blues"
-        Matplotlib colour map.
+    cmap : str, optional
+        Matplotlib colour map; by default the course's (:func:`value_colours`): red positive, blue
+        negative, white zero.
     highlight : (row, col, height, width), optional
         A rectangle of cells to outline in red, e.g. the kernel's current window.
     ax : matplotlib Axes, optional
@@ -110,12 +163,18 @@ def show_matrix(
         fig, ax = plt.subplots(figsize=(0.55 * m.shape[1] + 1.2, 0.55 * m.shape[0] + 0.9))
     else:
         fig = ax.figure
-    ax.imshow(m, cmap=cmap)
-    span = np.nanmax(m) - np.nanmin(m) if m.size else 0.0
-    mid = np.nanmin(m) + span / 2 if m.size else 0.0
+    if cmap is None:
+        colours = value_colours(m)
+        ax.imshow(m, **colours)
+        # Dark cells (far from zero) get white numbers.
+        dark = np.abs(m) > 0.6 * colours["vmax"]
+    else:
+        ax.imshow(m, cmap=cmap)
+        span = np.nanmax(m) - np.nanmin(m) if m.size else 0.0
+        dark = (m > np.nanmin(m) + span / 2) if span else np.zeros(m.shape, bool)
     for (i, j), v in np.ndenumerate(m):
         ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=10,
-                color="white" if span and v > mid else "black")
+                color="white" if dark[i, j] else "black")
     ax.set_xticks(range(m.shape[1]))
     ax.set_yticks(range(m.shape[0]))
     ax.set_xlabel("column")
@@ -174,7 +233,7 @@ def show_feature_maps(
     *,
     ncols: int = 8,
     title: str | None = None,
-    cmap: str = "viridis",
+    cmap: str | None = None,
     size: float = 1.4,
     fig: Any = None,
 ) -> Any:
@@ -188,8 +247,9 @@ def show_feature_maps(
         Maps per row.
     title : str, optional
         Title of the whole figure.
-    cmap : str, default "viridis"
-        Colour map.
+    cmap : str, optional
+        Colour map; by default the course's (:func:`value_colours`, per map): red positive, blue
+        negative, white zero, so the maps after a ReLU are white where it cut.
     size : float, default 1.4
         Size of one map in inches.
     fig : matplotlib Figure or SubFigure, optional
@@ -205,7 +265,9 @@ def show_feature_maps(
     if m.ndim != 3:
         raise ValueError(f"show_feature_maps: expected (C, H, W) or (1, C, H, W), got shape {np.shape(maps)}")
     captions = [f"channel {k}" for k in range(len(m))]
-    return _image_grid(m, captions, ncols=ncols, size=size, title=title, caption_size=8, fig=fig, cmap=cmap)
+    colours = None if cmap is not None else [value_colours(channel) for channel in m]
+    return _image_grid(m, captions, ncols=ncols, size=size, title=title, caption_size=8, fig=fig,
+                       cmap=cmap, per_image=colours)
 
 
 def show_filters(
@@ -250,7 +312,7 @@ def show_filters(
     vmax = float(np.abs(k).max()) or 1.0
     captions = [f"filter {i}" for i in range(len(k))]
     return _image_grid(k, captions, ncols=ncols, size=size, title=title, caption_size=8, fig=fig,
-                       cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+                       cmap=SIGNED_CMAP, vmin=-vmax, vmax=vmax)
 
 
 def plot_learning_curves(history: Any, *, title: str | None = None, axes: Sequence[Any] | None = None) -> Any:
@@ -325,7 +387,7 @@ def plot_confusion_matrix(cm: Any, *, class_names: Sequence[str] | None = None, 
         raise ValueError(f"plot_confusion_matrix: {len(m)} classes but {len(names)} class names")
     fig, ax = plt.subplots(figsize=(0.6 * len(m) + 2, 0.6 * len(m) + 1.5))
     # A log-like scale keeps the few mistakes visible next to the large diagonal.
-    ax.imshow(np.log1p(m), cmap="Blues")
+    ax.imshow(np.log1p(m), cmap=POSITIVE_CMAP)
     big = np.log1p(m.max()) / 2 if m.size else 0
     for (i, j), v in np.ndenumerate(m):
         if v:

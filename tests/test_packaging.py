@@ -6,6 +6,7 @@ import ast
 import dataclasses
 import importlib
 import inspect
+import json
 import re
 import subprocess
 import sys
@@ -67,6 +68,7 @@ def _lock_pins(path: Path) -> dict[str, list[tuple[str, str | None]]]:
 
 LOCK = ROOT / "requirements" / "lock.txt"
 BROWSER_LOCK = ROOT / "requirements" / "browser.txt"
+BOOK_LOCK = ROOT / "requirements" / "book.txt"
 
 
 def _pyproject() -> dict:
@@ -128,6 +130,26 @@ def test_the_browser_lock_is_the_lock_plus_playwright():
     assert "--hash=sha256:" in BROWSER_LOCK.read_text().split("playwright==", 1)[1].split("\n", 2)[1]
 
 
+def test_the_book_lock_is_the_lock_plus_the_book_packages():
+    """requirements/book.txt (make book-setup): the lock's pins unchanged, plus the book extra, hashed."""
+    lock, book = _lock_pins(LOCK), _lock_pins(BOOK_LOCK)
+    for name, pins in lock.items():
+        assert book.get(name) == pins, f"{name}: requirements/book.txt and lock.txt differ: run `make lock`"
+    extra = _pyproject()["project"]["optional-dependencies"]["book"]
+    for dep in extra:
+        assert _normalize(_name_and_bound(dep)[0]) in book, f"{dep} is not in requirements/book.txt: run `make lock`"
+    assert "playwright" not in book and "torch" not in book
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", BOOK_LOCK.read_text().split("\n", 2)[2])
+    assert all("--hash=sha256:" in b for b in blocks if re.match(r"[A-Za-z0-9]", b))
+    # the site's npm packages: exact versions, each with its integrity hash in the npm lock
+    package = json.loads((ROOT / "tools" / "book" / "package.json").read_text())
+    npm_lock = json.loads((ROOT / "tools" / "book" / "package-lock.json").read_text())
+    for name, version in package["dependencies"].items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"tools/book/package.json: {name} {version} is not exact"
+        entry = npm_lock["packages"][f"node_modules/{name}"]
+        assert entry["version"] == version and entry["integrity"].startswith("sha512-")
+
+
 def test_makefile_installs_from_the_lock():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^\$\(STAMP\): pyproject.toml \$\(LOCK\)$", makefile, re.M)  # redone when either changes
@@ -174,7 +196,7 @@ def test_readme_quick_start_and_ci():
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^lab: setup work trust$", makefile, re.M)
-    assert re.search(r"^test: setup \$\(BROWSER_STAMP\)$", makefile, re.M)  # test also installs Playwright
+    assert re.search(r"^test: setup \$\(BROWSER_STAMP\) book-setup$", makefile, re.M)  # and Playwright, the book
 
 
 def test_mnist_files_ship_with_the_repository():

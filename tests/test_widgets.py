@@ -705,7 +705,7 @@ def test_learning_curve_monitor_redraws_each_epoch():
         mon(epoch, h)
         assert _is_png(_png(mon)) and _png(mon) not in pngs
         pngs.append(_png(mon))
-    assert _text(mon.info.value).strip() == "epoch 3/6: loss 0.0412, train acc 98.71 %, test acc 98.90 %"
+    assert _text(mon.info.value).strip() == "epoch 3/6: loss 0.0412, train acc 98.71 %, validation acc 98.90 %"
     assert mon.view.epoch == 3 and mon.view.loss == tuple(losses) and mon.view.epochs == 6
     assert repr(mon) == "LearningCurveMonitor(epochs=6): epoch 3/6"
     mon(3, {"loss": [], "accuracy": []})  # a broken history never stops training
@@ -721,7 +721,7 @@ def test_learning_curve_monitor_as_the_callback_of_fit():
     history = cnnlib.fit(model, x, y, epochs=2, batch_size=8, validation_data=(x, y), callback=mon, progress=False)
     assert mon.view.epoch == 2 and list(mon.view.val_accuracy) == history.val_accuracy
     assert _text(mon.info.value).strip().startswith("epoch 2/2: loss ")
-    assert f"test acc {100 * history.val_accuracy[-1]:.2f} %" in _text(mon.info.value)
+    assert f"validation acc {100 * history.val_accuracy[-1]:.2f} %" in _text(mon.info.value)
 
 
 def test_reprs_are_short_and_deterministic(no_mnist):

@@ -52,10 +52,10 @@ def _shade(ax: Any, mask: np.ndarray, rgba: tuple[float, float, float, float]) -
 def _matrix_panel(ax: Any, a: np.ndarray, title: str, *, cmap: str = "gray", symmetric: bool = False) -> None:
     """A matrix with its numbers when it is small (plots.show_matrix), as an image otherwise."""
     if max(a.shape) <= _NUMBERS_UP_TO:
-        plots.show_matrix(a, ax=ax, fmt="{:.3g}", cmap="Blues")
+        plots.show_matrix(a, ax=ax, fmt="{:.3g}")  # the course's colours: red positive, blue negative
     else:
-        lim = float(np.abs(a).max()) or 1.0
-        ax.imshow(a, cmap=cmap, vmin=-lim if symmetric else None, vmax=lim if symmetric else None, interpolation="nearest")
+        colours = plots.value_colours(a) if symmetric else {"cmap": cmap}
+        ax.imshow(a, **colours, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
     ax.set_title(title, fontsize=11)

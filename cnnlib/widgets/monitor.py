@@ -40,7 +40,7 @@ class LearningCurveMonitor(ipywidgets.VBox):
     image : ipywidgets.Image
         The learning curves.
     info : ipywidgets.HTML
-        "epoch 3/6: loss 0.0412, train acc 98.71 %, test acc 98.90 %".
+        "epoch 3/6: loss 0.0412, train acc 98.71 %, validation acc 98.90 %".
     view : LearningCurveView or None
         The history shown so far (None before the first epoch).
     """
@@ -84,7 +84,7 @@ class LearningCurveMonitor(ipywidgets.VBox):
         self._view = LearningCurveView(epoch=done, epochs=self.epochs, **lists)
         text = f"epoch {done}/{self.epochs}: loss {lists['loss'][-1]:.4f}, train acc {100 * lists['accuracy'][-1]:.2f} %"
         if lists["val_accuracy"]:
-            text += f", test acc {100 * lists['val_accuracy'][-1]:.2f} %"
+            text += f", validation acc {100 * lists['val_accuracy'][-1]:.2f} %"
         self.info.value = _html([text])
         self.image.value = self._draw(lists)
 

@@ -24,7 +24,7 @@ extensions = ["myst_nb", "course_book"]
 
 # Read these and nothing else (Sphinx >= 5.1). The front page is the course index.
 root_doc = "notebooks/README"
-include_patterns = ["README.md", "notebooks/README.md", "notebooks/[0-9]*.ipynb", "exercises/README.md", "exercises/[0-9]*.ipynb"]
+include_patterns = ["README.md", "CHANGELOG.md", "notebooks/README.md", "notebooks/[0-9]*.ipynb", "exercises/README.md", "exercises/[0-9]*.ipynb"]
 exclude_patterns = ["exercises/solutions/**", "work/**", "build/**", ".venv/**", "**/.ipynb_checkpoints"]
 
 # The stored outputs are the validated ones (make test runs nbval over them): never re-run at build time.

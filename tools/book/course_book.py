@@ -22,6 +22,8 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from booksite import book_parts
+
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node_modules"
 # (npm package folder, the part of it the site needs, where it goes under _static)
@@ -35,22 +37,26 @@ CHAPTER = re.compile(r"^(notebooks|exercises)/(\d\d)_\w+$")
 logger = logging.getLogger(__name__)
 
 
-def chapters(srcdir: Path, folder: str) -> list[str]:
-    """Document names of the numbered notebooks of ``folder``, in course order."""
-    return [f"{folder}/{p.stem}" for p in sorted((srcdir / folder).glob("[0-9][0-9]_*.ipynb"))]
-
-
 def add_toctrees(app: Sphinx, docname: str, source: list[str]) -> None:
-    """Append the chapter list and the exercises part to the front page, as hidden toctrees."""
+    """Append the chapter list, the exercises part and the about page to the front page, as hidden toctrees."""
     if docname != app.config.root_doc:
         return
-    srcdir = Path(app.srcdir)
-    parts = [("Chapters", chapters(srcdir, "notebooks")),
-             ("Exercises", ["exercises/README", *chapters(srcdir, "exercises")]),
-             ("About the course", ["README"])]
-    for caption, docs in parts:
+    for caption, docs in book_parts(Path(app.srcdir)):
         entries = "\n".join("/" + d for d in docs)
         source[0] += f"\n\n```{{toctree}}\n:hidden:\n:caption: {caption}\n:maxdepth: 1\n\n{entries}\n```\n"
+
+
+INSTRUCTORS = "\n## For instructors"
+
+
+def students_part(app: Sphinx, docname: str, source: list[str]) -> None:
+    """The exercises' page shows the students' part of exercises/README.md: its instructors' part (how the
+    solutions are written and hidden, the grader) stays in the repository."""
+    if docname == "exercises/README" and INSTRUCTORS in source[0]:
+        source[0] = source[0].split(INSTRUCTORS)[0] + (
+            "\n## For instructors\n\nHow the exercises, their solutions and the grader are made is explained in "
+            "`exercises/README.md` of the course's repository (not on this website, which never shows a "
+            "solution).\n")
 
 
 def run_locally_note(docname: str) -> nodes.Element:
@@ -143,6 +149,7 @@ def front_door(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.connect("source-read", add_toctrees)
+    app.connect("source-read", students_part)
     app.connect("doctree-read", chapter_page)
     app.connect("build-finished", copy_assets)
     app.connect("build-finished", front_door)

@@ -5,7 +5,26 @@
 //    onto each of its images as they appear.
 // 2. Printing (make pdf, or the browser's Print): the folded answers leave the text and become an answer
 //    section at the end of the chapter, numbered, each question pointing to its answer.
+// 3. The ipywidgets HTML manager typesets a widget's label with MathJax 2's MathJax.Hub.Queue; the site
+//    uses MathJax 3, so MathJax.Hub is given that one call, made with MathJax 3's typesetPromise.
 "use strict";
+
+(function courseMathJaxHub() {
+  const hub = { Queue: (job) => {
+    const element = Array.isArray(job) ? job[2] : null;
+    if (element && window.MathJax.typesetPromise) window.MathJax.typesetPromise([element]);
+  } };
+  const mj = window.MathJax;
+  if (mj && mj.version) {
+    mj.Hub = mj.Hub || hub;  // MathJax 3 has started already
+  } else if (mj) {
+    // Sphinx's configuration object: MathJax 3 replaces it when it starts, then calls startup.ready.
+    mj.startup = Object.assign({}, mj.startup, { ready() {
+      window.MathJax.startup.defaultReady();
+      window.MathJax.Hub = window.MathJax.Hub || hub;
+    } });
+  }
+})();
 
 function courseLabelWidgetImages(root) {
   root.querySelectorAll(".widget-figure[data-alt]").forEach((figure) => {

@@ -1,0 +1,127 @@
+"""The built course website, opened in a browser: used by ``make pdf`` (tools/book/pdf.py) and the book's
+browser test (tests/test_book.py).
+
+- :func:`book_parts` is the book's order (Sphinx's toctrees are made from it, in course_book.py).
+- :func:`serve` serves a built site on 127.0.0.1 in a background thread.
+- :func:`launch` starts headless Chromium (Debian's, through Playwright) with the flags a closed network
+  needs; :func:`open_page` opens a page, aborts and records every request that would leave 127.0.0.1,
+  and waits until MathJax has typeset the page and the stored widgets are drawn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+
+# No sandbox as root, no GPU, no background connections (a closed network refuses them).
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+READY_TIMEOUT = 60_000  # ms: a page loaded, its maths typeset and its widgets drawn
+
+
+def numbered(srcdir: Path, folder: str) -> list[str]:
+    """Document names of the numbered notebooks of ``folder``, in course order."""
+    return [f"{folder}/{p.stem}" for p in sorted((srcdir / folder).glob("[0-9][0-9]_*.ipynb"))]
+
+
+def book_parts(srcdir: Path = ROOT) -> list[tuple[str, list[str]]]:
+    """The book's parts after the front page (the course index), each a caption and its documents."""
+    return [("Chapters", numbered(srcdir, "notebooks")),
+            ("Exercises", ["exercises/README", *numbered(srcdir, "exercises")]),
+            ("About the course", ["README", "CHANGELOG"])]
+
+
+def book_pages(srcdir: Path = ROOT) -> list[str]:
+    """Every page of the book in reading order, front page first (document names, no suffix)."""
+    return ["notebooks/README", *(doc for _, docs in book_parts(srcdir) for doc in docs)]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
+        pass
+
+
+@contextlib.contextmanager
+def serve(site: Path) -> Iterator[str]:
+    """Serve the folder ``site`` on 127.0.0.1 (a free port) while the block runs; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer((HOST, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def launch(chromium: str):
+    """A headless Chromium browser (Playwright), closed after the block."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class Traffic:
+    """What a page asked for: requests that left 127.0.0.1 (aborted), and failed ones."""
+
+    outside: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob", "about") or parts.hostname == HOST
+
+
+def watch(context) -> Traffic:
+    """Abort and record every request of ``context`` that would leave 127.0.0.1; record failures."""
+    traffic = Traffic()
+
+    def route(r):
+        if is_local(r.request.url):
+            r.continue_()
+        else:
+            traffic.outside.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    context.on("requestfailed", lambda req: traffic.failed.append(f"{req.url} ({req.failure})"))
+    context.on("response", lambda res: res.status >= 400 and traffic.failed.append(f"{res.url} (HTTP {res.status})"))
+    return traffic
+
+
+# In the page: wait for MathJax's first typesetting and for each stored widget to be drawn.
+WAIT_READY = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const figures = Array.from(document.querySelectorAll('.widget-figure'));
+  const drawn = () => figures.every(f => f.querySelector('.jupyter-widgets, .widget-subarea > *'));
+  for (let i = 0; i < 600 && !drawn(); i++) { await new Promise(r => setTimeout(r, 50)); }
+  const images = Array.from(document.images);
+  await Promise.all(images.map(img => img.complete ? null : new Promise(r => { img.onload = img.onerror = r; })));
+  return true;
+}"""
+
+
+def open_page(page, url: str) -> None:
+    """Go to ``url`` and wait until its maths is typeset, its widgets drawn and its images loaded."""
+    page.goto(url, wait_until="load", timeout=READY_TIMEOUT)
+    page.wait_for_function("() => document.readyState === 'complete'", timeout=READY_TIMEOUT)
+    page.evaluate(WAIT_READY)
