@@ -27,6 +27,7 @@ __all__ = [
     "SIGNED_CMAP",
     "POSITIVE_CMAP",
     "value_colours",
+    "frame",
     "show_matrix",
     "show_images",
     "show_feature_maps",
@@ -72,6 +73,31 @@ def value_colours(a: Any) -> dict[str, Any]:
     if finite.size and finite.min() < 0:
         return {"cmap": SIGNED_CMAP, "vmin": -top, "vmax": top}
     return {"cmap": POSITIVE_CMAP, "vmin": 0.0, "vmax": top}
+
+
+def frame(ax: Any, row: float, col: float, height: float, width: float, *, dashed: bool = False) -> None:
+    """Frame the cells ``row``.. and ``col``.. of a matrix drawn with ``imshow`` (a window, a chosen cell).
+
+    The frame is black with a white line inside it, so it shows on every colour of the course's maps and
+    on grey images alike: white cells and red ones, dark ones and light ones.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The axes the matrix is drawn in.
+    row, col : float
+        Top-left cell of the framed block (cell centres are at integer coordinates).
+    height, width : float
+        Size of the block in cells.
+    dashed : bool, default False
+        A dashed frame, for a second window beside a solid one.
+    """
+    from matplotlib.patches import Rectangle
+
+    style = "--" if dashed else "-"
+    for colour, line in (("black", 3.5), ("white", 1.2)):
+        ax.add_patch(Rectangle((col - 0.5, row - 0.5), width, height, fill=False, edgecolor=colour,
+                               linewidth=line, linestyle=style))
 
 
 def _plt():
@@ -147,7 +173,8 @@ def show_matrix(
         Matplotlib colour map; by default the course's (:func:`value_colours`): red positive, blue
         negative, white zero.
     highlight : (row, col, height, width), optional
-        A rectangle of cells to outline in red, e.g. the kernel's current window.
+        A block of cells to frame (:func:`frame`: black with a white line inside), e.g. the kernel's
+        current window.
     ax : matplotlib Axes, optional
         Draw into this axes instead of a new figure.
 
@@ -180,10 +207,7 @@ def show_matrix(
     ax.set_xlabel("column")
     ax.set_ylabel("row")
     if highlight is not None:
-        from matplotlib.patches import Rectangle
-
-        r, c, h, w = highlight
-        ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, fill=False, edgecolor="red", linewidth=3))
+        frame(ax, *highlight)
     if title:
         ax.set_title(title)
     return fig

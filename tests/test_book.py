@@ -160,6 +160,11 @@ def test_chapter_order_and_run_locally_note(site):
     for name in CHAPTERS:
         page = _text(site / "notebooks" / f"{name}.html")
         assert "Run this chapter yourself" in page and f"work/notebooks/{name}.ipynb" in page
+    # previous / next: each chapter leads to the one after it, the last to the exercises
+    for name, after in zip(CHAPTERS, CHAPTERS[1:] + ["../exercises/README"]):
+        html = (site / "notebooks" / f"{name}.html").read_text(encoding="utf-8")
+        nxt = re.search(r'<a class="right-next"\s+href="([^"]+)\.html"', html)
+        assert nxt and nxt.group(1) == after, (name, nxt and nxt.group(1))
     for name in EXERCISES:
         page = _text(site / "exercises" / f"{name}.html")
         assert "Do this exercise yourself" in page and f"make grade NB=exercises/{name}.ipynb" in page

@@ -26,8 +26,11 @@ def test_show_matrix_writes_every_number_and_outlines_the_window():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.texts] == [str(v) for v in range(12)]
     assert ax.get_title() == "A"
-    (rect,) = ax.patches
-    assert rect.get_xy() == (1.5, 0.5) and rect.get_width() == 2 and rect.get_height() == 2
+    outer, inner = ax.patches  # the frame: black, with a white line inside it
+    for rect in (outer, inner):
+        assert rect.get_xy() == (1.5, 0.5) and rect.get_width() == 2 and rect.get_height() == 2
+    assert outer.get_edgecolor()[:3] == (0, 0, 0) and inner.get_edgecolor()[:3] == (1, 1, 1)
+    assert outer.get_linewidth() > inner.get_linewidth()
     with pytest.raises(ValueError, match="2-D"):
         plots.show_matrix(np.zeros(3))
 

@@ -34,10 +34,17 @@ def _png(fig: Any) -> bytes:
 
 
 def _outline(ax: Any, top: float, left: float, height: float, width: float, **style: Any) -> None:
-    """Outline the cells rows ``top``.. and columns ``left``.. of a matrix drawn with imshow (red by default)."""
+    """Outline the cells rows ``top``.. and columns ``left``.. of a matrix drawn with imshow.
+
+    Without ``style``: the course's frame (:func:`cnnlib.plots.frame`, black with a white line inside);
+    with it, a plain rectangle of that style (a dashed padding border, the other pooling windows).
+    """
     from matplotlib.patches import Rectangle
 
-    style = {"fill": False, "edgecolor": "red", "linewidth": 3, **style}
+    if not style:
+        plots.frame(ax, top, left, height, width)
+        return
+    style = {"fill": False, "linewidth": 3, **style}
     ax.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, **style))
 
 

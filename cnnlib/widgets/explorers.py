@@ -416,7 +416,7 @@ def pooling_explorer(
 ) -> PoolingExplorer:
     """An interactive pooling: max or average, window and stride, one output position explained.
 
-    The picture shows the input with the chosen window outlined in red (a
+    The picture shows the input with the chosen window framed (black with a white line inside; a
     neighbouring window dashed in blue when windows overlap, cells no window
     reaches in grey, the winning cell of max pooling in gold) and the output
     with the chosen cell outlined; the text shows the output-size formulas and
