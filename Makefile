@@ -114,8 +114,9 @@ book: book-setup
 	rm -rf $(BOOK_OUT)/html
 	@start=$$(date +%s); \
 	$(BIN)/python -m sphinx -W --keep-going -q -b html -c tools/book -d $(BOOK_OUT)/doctrees . $(BOOK_OUT)/html && \
-	echo "book: $(BOOK_OUT)/html/index.html ($$(find $(BOOK_OUT)/html -name '*.html' -not -path '*/_static/*' | wc -l)" \
-	     "pages, $$(du -sh $(BOOK_OUT)/html | cut -f1), $$(( $$(date +%s) - start )) s)"
+	echo "book: $(BOOK_OUT)/html/index.html ($$(find $(BOOK_OUT)/html/notebooks $(BOOK_OUT)/html/exercises \
+	     $(BOOK_OUT)/html/README.html $(BOOK_OUT)/html/CHANGELOG.html -name '*.html' | wc -l) pages," \
+	     "$$(du -sh $(BOOK_OUT)/html | cut -f1), $$(( $$(date +%s) - start )) s)"
 
 pdf: book $(BROWSER_STAMP)
 	$(BIN)/python tools/book/pdf.py --site $(BOOK_OUT)/html --out $(BOOK_OUT)/cnnlib-course.pdf
