@@ -101,3 +101,26 @@ def test_only_the_course_colour_maps_are_used():
 def test_the_scan_would_catch_another_map(source):
     (name,) = CMAP_NAME.findall(source)
     assert name not in ALLOWED
+
+
+def _luminance(cmap_name: str, values: np.ndarray) -> np.ndarray:
+    rgb = matplotlib.colormaps[cmap_name](values)[:, :3]
+    return rgb @ np.array([0.2126, 0.7152, 0.0722])  # relative luminance weights (sRGB, ITU-R BT.709)
+
+
+def test_the_positive_map_reads_in_greyscale():
+    """Reds: every step up in value is a step darker, so a greyscale print keeps the order."""
+    lum = _luminance(plots.POSITIVE_CMAP, np.linspace(0, 1, 256))
+    assert np.all(np.diff(lum) < 0), "lightness must fall as the value grows"
+    assert lum[0] > 0.9 and lum[-1] < 0.2  # white-ish zero, dark maximum
+
+
+def test_the_signed_map_shows_size_not_sign_in_greyscale():
+    """RdBu_r: zero is the lightest colour and lightness falls with |v| on both sides (size reads in grey);
+    +v and -v have about the same lightness, which is why signed figures also write numbers or name the sign."""
+    v = np.linspace(0, 1, 257)
+    lum = _luminance(plots.SIGNED_CMAP, v)
+    mid = 128
+    assert lum[mid] >= lum.max() - 1e-9  # zero is (one of) the lightest
+    assert np.all(np.diff(lum[mid:]) <= 1e-9) and np.all(np.diff(lum[:mid + 1]) >= -1e-9)
+    assert np.max(np.abs(lum[mid:] - lum[mid::-1])) < 0.15  # +v and -v: nearly the same grey
