@@ -16,6 +16,7 @@ MathJax and the ipywidgets HTML manager from npm) and, for the browser part, Pla
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -41,16 +42,23 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 BUILD_TIMES: dict[str, float] = {}
 
 
+def _missing(why: str) -> None:
+    """Skip with the reason, except in CI (CI=true), where a book test that cannot run is a failure."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI: {why}")
+    pytest.skip(why)
+
+
 def _needs_book_packages() -> None:
     try:
         import myst_nb  # noqa: F401
         import pypdf  # noqa: F401
         import sphinx_book_theme  # noqa: F401
     except ImportError as exc:
-        pytest.skip(f"book test skipped: {exc.name} is not installed; run `make book-setup`")
+        _missing(f"book test skipped: {exc.name} is not installed; run `make book-setup`")
     if not (BOOK / "node_modules" / "mathjax").is_dir():
-        pytest.skip("book test skipped: the site's scripts (MathJax, the ipywidgets HTML manager) are not "
-                    "installed; run `make book-setup` (it runs npm ci in tools/book)")
+        _missing("book test skipped: the site's scripts (MathJax, the ipywidgets HTML manager) are not "
+                 "installed; run `make book-setup` (it runs npm ci in tools/book, which needs Node.js's npm)")
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +161,16 @@ def _text(page: Path) -> str:
     return re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8"))
 
 
+def test_download_button_gives_the_notebook(site):
+    """The download button of each chapter and exercise offers its own notebook, byte for byte."""
+    for folder, names in (("notebooks", CHAPTERS), ("exercises", EXERCISES)):
+        for name in names:
+            html = (site / folder / f"{name}.html").read_text(encoding="utf-8")
+            assert f'href="../_sources/{folder}/{name}.ipynb"' in html, f"{folder}/{name}: no download link"
+            copy = site / "_sources" / folder / f"{name}.ipynb"
+            assert copy.read_bytes() == (ROOT / folder / f"{name}.ipynb").read_bytes(), copy
+
+
 def test_chapter_order_and_run_locally_note(site):
     front = (site / "notebooks" / "README.html").read_text(encoding="utf-8")
     links = re.findall(r'href="(\d\d_\w+)\.html"', front.split('class="bd-sidebar-primary')[1])
@@ -208,10 +226,10 @@ def browser(site):
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        pytest.skip("book browser test skipped: Playwright is not installed; run `make browser-setup`")
+        _missing("book browser test skipped: Playwright is not installed; run `make browser-setup`")
     path, why = find_chromium()
     if path is None:
-        pytest.skip(f"book browser test skipped: {why}")
+        _missing(f"book browser test skipped: {why}")
     with booksite.launch(path) as b:
         yield b
 
@@ -254,6 +272,17 @@ def test_every_page_in_the_browser(site, browser):
                 answer = page.locator("details.answer").first
                 answer.locator("summary").click()
                 assert answer.evaluate("d => d.open")
+        # The chapter menu: on a phone the visible button opens it, on a wide screen it hides the sidebar.
+        page.set_viewport_size({"width": 390, "height": 844})
+        booksite.open_page(page, f"{base}notebooks/05_pooling.html")
+        page.locator(".primary-toggle:visible").first.click()
+        page.wait_for_function("() => document.querySelector('#pst-primary-sidebar-modal').open", timeout=10_000)
+        assert page.locator("#pst-primary-sidebar-modal a[href='06_batch_norm.html']").is_visible()
+        page.keyboard.press("Escape")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        booksite.open_page(page, f"{base}notebooks/05_pooling.html")
+        page.locator(".primary-toggle:visible").first.click()
+        assert "pst-sidebar-hidden" in page.locator("#pst-primary-sidebar").get_attribute("class")
         # The dark theme: notebook 08 (maths and a signed figure).
         page.goto(f"{base}notebooks/08_backpropagation.html")
         page.evaluate("() => { localStorage.setItem('mode', 'dark'); }")
@@ -287,13 +316,26 @@ def test_pdf(site, browser, tmp_path):
     reader = PdfReader(out)
     assert len(reader.pages) == pages > 100
     titles = [item.title for item in reader.outline]
-    assert len(titles) == docs == len(booksite.book_pages())
+    assert titles[0] == "Contents" and len(titles) == 1 + docs == 1 + len(booksite.book_pages())
     assert any("Pooling" in t for t in titles), titles
     # Notebook 05's pages: its answers appear once, in the answer section at its end.
-    start_05 = reader.get_destination_page_number(reader.outline[1 + CHAPTERS.index("05_pooling")])
-    end_05 = reader.get_destination_page_number(reader.outline[2 + CHAPTERS.index("05_pooling")])
+    start_05 = reader.get_destination_page_number(reader.outline[2 + CHAPTERS.index("05_pooling")])
+    end_05 = reader.get_destination_page_number(reader.outline[3 + CHAPTERS.index("05_pooling")])
     text = "\n".join(reader.pages[k].extract_text() for k in range(start_05, end_05))
     assert "Answers" in text and "Answer 1" in text and "in the Answers section at the end of the chapter" in text
     assert text.count("Answer 1\n") + text.count("Answer 1 ") >= 1
+    assert "Figure: " in text  # each figure's description is printed under it
+    # The first page: title and contents, with each chapter's PDF page; links jump inside the PDF.
+    first = reader.pages[0].extract_text()
+    assert pdf.TITLE.split()[0] in first and "5. Pooling" in first and str(start_05 + 1) in first
+    jumps, server = 0, []
+    for p in reader.pages:
+        for annot in p.get("/Annots") or []:
+            action = annot.get_object().get("/A", {})
+            jumps += action.get("/S") == "/GoTo"
+            if "127.0.0.1" in str(action.get("/URI", "")):
+                server.append(action["/URI"])
+    assert not server, f"links to the printing server left in the PDF: {server[:3]}"
+    assert jumps >= 2 * len(CHAPTERS), jumps  # the contents page and the course index link every chapter
     shutil.copy(out, SCREENSHOTS / "book.pdf") if SCREENSHOTS.is_dir() else None
     print(f"\nPDF: {pages} pages, {out.stat().st_size / 1e6:.1f} MB; build {BUILD_TIMES}")

@@ -45,7 +45,9 @@ html_title = "CNNs from scratch in NumPy"
 html_static_path = ["_static"]
 html_css_files = ["course_book.css"]
 html_js_files = ["course_book.js"]
-html_copy_source = False
+# The download button offers each page's source: the notebook itself (no ".txt" added to its name).
+html_copy_source = True
+html_sourcelink_suffix = ""
 html_show_sourcelink = False
 html_last_updated_fmt = None
 html_theme_options = {
@@ -60,7 +62,5 @@ html_theme_options = {
     "show_toc_level": 2,
     "navigation_with_keys": True,
     "show_navbar_depth": 1,
-    # Light, dark and "follow the system" themes, switched from the header.
-    "navbar_end": ["theme-switcher"],
     "extra_footer": "Built from the course's stored notebooks with Sphinx, MyST-NB and sphinx-book-theme.",
 }

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 from pathlib import Path
@@ -32,6 +33,7 @@ ASSETS = [
     ("@jupyter-widgets/html-manager", "dist", "widgets"),
 ]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 CHAPTER = re.compile(r"^(notebooks|exercises)/(\d\d)_\w+$")
 
 logger = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ def run_locally_note(docname: str) -> nodes.Element:
     note = nodes.admonition(classes=["tip", "run-locally"])
     note += nodes.title(text="Run this chapter yourself" if folder == "notebooks" else "Do this exercise yourself")
     steps = nodes.paragraph()
-    steps += nodes.Text("In a clone of the course, run ")
+    steps += nodes.Text("In the course's folder (a clone of its repository, the one this website is built from), run ")
     steps += nodes.literal(text="make lab")
     steps += nodes.Text(" at its top: it installs the course's environment, copies the notebooks into your own "
                         "folder and opens JupyterLab. Then open ")
@@ -77,7 +79,8 @@ def run_locally_note(docname: str) -> nodes.Element:
     if folder == "notebooks":
         why += nodes.Text("This page shows the outputs stored in the notebook; the explorers' sliders and menus "
                           "respond only in JupyterLab, where a Python kernel runs. The download button at the "
-                          "top of the page gives this notebook on its own.")
+                          "top of the page gives this notebook's file; it imports cnnlib, so run it inside the "
+                          "course's folder, where make lab has installed it.")
     else:
         why += nodes.Text("Each exercise cell is followed by a check that tells you at once what is right or "
                           "wrong; ")
@@ -87,34 +90,67 @@ def run_locally_note(docname: str) -> nodes.Element:
     return note
 
 
-def wrap_widgets(doctree: nodes.document, docname: str) -> None:
-    """Give each stored widget its cell's alt text (a wrapper the page's script reads)."""
+def _cell_of(node: nodes.Node) -> int | None:
+    """The notebook cell index of the cell that holds ``node`` (MyST-NB's cell containers), if any."""
+    while node is not None:
+        if isinstance(node, nodes.container) and node.get("nb_element") == "cell_code":
+            return node.get("cell_index")
+        node = node.parent
+    return None
+
+
+def _draws_image(models: dict, model_id: str, seen: set[str]) -> bool:
+    """Whether the stored widget ``model_id`` (or a widget inside it) is an Image."""
+    if model_id in seen or model_id not in models:
+        return False
+    seen.add(model_id)
+    state = models[model_id]
+    if state.get("model_name") == "ImageModel":
+        return True
+    children = state.get("state", {}).get("children", [])
+    return any(_draws_image(models, str(c).removeprefix("IPY_MODEL_"), seen) for c in children)
+
+
+def wrap_widgets(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Give each stored widget its cell's alt text (a wrapper the page's script reads); warn about a widget
+    that draws a picture (an explorer, the learning-curve monitor) but whose cell has no description."""
+    models = None
     for cell in doctree.findall(nodes.container):
         if cell.get("nb_element") != "cell_code":
             continue
         meta = cell.get("cell_metadata") or {}
         alt = ((meta.get("mystnb") or {}).get("image") or {}).get("alt", "")
-        for raw in cell.findall(nodes.raw):
-            if WIDGET_VIEW not in raw.astext():
-                continue
+        for raw in list(cell.findall(nodes.raw)):
             text = raw.astext()
+            if WIDGET_VIEW not in text:
+                continue
+            if not alt.strip() and CHAPTER.match(docname):
+                if models is None:
+                    notebook = json.loads(Path(app.env.doc2path(docname)).read_text(encoding="utf-8"))
+                    state = notebook.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {})
+                    models = state.get("state", {})
+                model = re.search(r'"model_id":\s*"([^"]+)"', text)
+                if model and _draws_image(models, model.group(1), set()):
+                    logger.warning("%s, cell %s: a stored widget that draws a picture but has no description "
+                                   "(give the cell mystnb.image.alt metadata)", docname,
+                                   cell.get("cell_index"), location=cell)
             wrapped = f'<div class="widget-figure" data-alt="{html.escape(alt, quote=True)}">{text}</div>'
             raw.replace_self(nodes.raw(text=wrapped, format="html"))
 
 
 def check_alt_text(doctree: nodes.document, docname: str) -> None:
-    """Warn about a figure of a chapter that has no alt text."""
+    """Warn about a figure of a chapter that has no alt text, naming its cell."""
     if not CHAPTER.match(docname):
         return
     for image in doctree.findall(nodes.image):
         if not image.get("alt", "").strip():
-            logger.warning("%s: a figure without alt text (give its cell mystnb.image.alt metadata)",
-                           docname, location=image)
+            logger.warning("%s, cell %s: a figure without alt text (give the cell mystnb.image.alt metadata)",
+                           docname, _cell_of(image), location=image)
 
 
 def chapter_page(app: Sphinx, doctree: nodes.document) -> None:
     docname = app.env.docname
-    wrap_widgets(doctree, docname)
+    wrap_widgets(app, doctree, docname)
     check_alt_text(doctree, docname)
     if CHAPTER.match(docname):
         sections = list(doctree.findall(nodes.section))

@@ -5,7 +5,10 @@ is opened in headless Chromium from a server on 127.0.0.1, once its maths is typ
 are drawn; its folded answers are moved to an answer section at the end of the chapter (the page's own
 print script, ``_static/course_book.js``, does this when a reader prints a page too); then Chromium's
 print-to-PDF writes it. pypdf joins the pages' PDFs, so every chapter starts on a new page, and gives the
-book an outline (bookmarks) with one entry per page.
+book an outline (bookmarks) with one entry per page, a first page with the title and the contents (the PDF page
+of each chapter), and links that jump inside the PDF instead of to the server that printed it. Each figure's
+description (its alt text) is printed under it: a merged PDF carries no tags, so the paper is where a reader
+of the PDF finds it.
 
 Usage: python tools/book/pdf.py [--site build/book/html] [--out build/book/cnnlib-course.pdf]
        [--chromium /usr/bin/chromium]
@@ -14,6 +17,7 @@ Usage: python tools/book/pdf.py [--site build/book/html] [--out build/book/cnnli
 from __future__ import annotations
 
 import argparse
+import html
 import io
 import os
 import sys
@@ -22,11 +26,67 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from booksite import ROOT, book_pages, launch, open_page, serve, watch  # noqa: E402
+from booksite import ROOT, book_pages, book_parts, launch, open_page, serve, watch  # noqa: E402
 
 FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;">'
           '<span class="title"></span> &middot; page <span class="pageNumber"></span> of '
           '<span class="totalPages"></span></div>')
+
+
+TITLE = "Convolutional neural networks from scratch in NumPy"
+PAPER = dict(format="A4", print_background=True,
+             margin={"top": "15mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
+
+
+def contents_page(titles: dict[str, str], first_page: dict[str, int], base: str) -> str:
+    """The book's first page: its title and a table of contents with the PDF page of each part."""
+    rows = []
+    for caption, docs in [("Front matter", ["notebooks/README"]), *book_parts()]:
+        rows.append(f'<tr><th colspan="2">{html.escape(caption)}</th></tr>')
+        for doc in docs:
+            rows.append(f'<tr><td><a href="{base}{doc}.html">{html.escape(titles[doc])}</a></td>'
+                        f'<td class="n">{first_page[doc] + 1}</td></tr>')
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{TITLE}</title><style>
+    body {{ font-family: sans-serif; margin: 0 1em; }} h1 {{ font-size: 26pt; margin: 1.2em 0 0.2em; }}
+    p.sub {{ font-size: 13pt; color: #444; margin: 0 0 2em; }} table {{ width: 100%; border-collapse: collapse; }}
+    th {{ text-align: left; padding: 0.8em 0 0.2em; font-size: 12pt; }} td {{ padding: 0.12em 0; font-size: 10.5pt; }}
+    td.n {{ text-align: right; }} a {{ color: inherit; text-decoration: none; }}
+    </style></head><body><h1>{TITLE}</h1>
+    <p class="sub">A course with cnnlib: eleven chapters and nine exercise notebooks, printed from the course
+    website. Page numbers below are the PDF's; each page's footer counts the pages of its chapter.</p>
+    <table>{''.join(rows)}</table></body></html>"""
+
+
+def link_chapters(writer, base: str, first_page: dict[str, int]) -> int:
+    """Turn the printed links to the local server into jumps inside the PDF; returns how many were made.
+
+    A link to a page of the book jumps to that page's first PDF page (a link to a section, to its chapter's);
+    a link to anything else on the server (a downloadable file) would be dead in the PDF and is removed.
+    """
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+    made = 0
+    for page in writer.pages:
+        annotations = page.get("/Annots")
+        if annotations is None:
+            continue
+        keep = ArrayObject()
+        for ref in annotations.get_object():
+            annot = ref.get_object()
+            uri = annot.get("/A", {}).get("/URI") if annot.get("/Subtype") == "/Link" else None
+            if uri is None or not str(uri).startswith(base):
+                keep.append(ref)
+                continue
+            doc = str(uri)[len(base):].split("#")[0].removesuffix(".html")
+            if doc in first_page:
+                target = writer.pages[first_page[doc]].indirect_reference
+                annot[NameObject("/A")] = DictionaryObject({
+                    NameObject("/S"): NameObject("/GoTo"),
+                    NameObject("/D"): ArrayObject([target, NameObject("/Fit")])})
+                keep.append(ref)
+                made += 1
+        page[NameObject("/Annots")] = keep
+    return made
 
 
 def print_book(site: Path, out: Path, chromium: str, browser=None) -> tuple[int, int]:
@@ -41,29 +101,44 @@ def print_book(site: Path, out: Path, chromium: str, browser=None) -> tuple[int,
 
     if not (site / "notebooks" / "README.html").is_file():
         raise SystemExit(f"pdf: {site} holds no built book; run `make book` first")
-    writer = PdfWriter()
     docs = book_pages()
+    printed: dict[str, bytes] = {}
+    titles: dict[str, str] = {}
     with serve(site) as base:
         context = browser.new_context()
         traffic = watch(context)
         page = context.new_page()
         for doc in docs:
             open_page(page, f"{base}{doc}.html")
-            page.evaluate("() => window.courseCollectAnswers && courseCollectAnswers()")
+            page.evaluate("() => coursePrepareForPrint()")
             page.emulate_media(media="print")
-            data = page.pdf(format="A4", print_background=True, display_header_footer=True,
-                            header_template="<span></span>", footer_template=FOOTER,
-                            margin={"top": "15mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
+            printed[doc] = page.pdf(**PAPER, display_header_footer=True, header_template="<span></span>",
+                                    footer_template=FOOTER)
             page.emulate_media(media="screen")
-            start = len(writer.pages)
-            writer.append(PdfReader(io.BytesIO(data)))
-            title = page.title().split(" — ")[0].strip() or doc
-            writer.add_outline_item(title=title, page_number=start)
+            titles[doc] = page.title().split(" — ")[0].strip() or doc
+        # The contents page: its page numbers count its own pages (printed again if it needs more than one).
+        lengths = {doc: len(PdfReader(io.BytesIO(data)).pages) for doc, data in printed.items()}
+        front = 1
+        while True:
+            first_page, at = {}, front
+            for doc in docs:
+                first_page[doc], at = at, at + lengths[doc]
+            page.set_content(contents_page(titles, first_page, base))
+            contents = page.pdf(**PAPER)
+            if len(PdfReader(io.BytesIO(contents)).pages) == front:
+                break
+            front = len(PdfReader(io.BytesIO(contents)).pages)
         context.close()
         if traffic.outside or traffic.failed:
             raise SystemExit(f"pdf: requests left 127.0.0.1 {traffic.outside[:5]} or failed {traffic.failed[:5]}")
-    writer.add_metadata({"/Title": "Convolutional neural networks from scratch in NumPy",
-                         "/Author": "the cnnlib course authors"})
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(contents)))
+    writer.add_outline_item(title="Contents", page_number=0)
+    for doc in docs:
+        writer.append(PdfReader(io.BytesIO(printed[doc])))
+        writer.add_outline_item(title=titles[doc], page_number=first_page[doc])
+    link_chapters(writer, base, first_page)
+    writer.add_metadata({"/Title": TITLE, "/Author": "the cnnlib course authors"})
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".pdf.tmp")
     with open(tmp, "wb") as f:

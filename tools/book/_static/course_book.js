@@ -4,10 +4,26 @@
 //    <img> without alt text; the wrapper around it carries the cell's description (data-alt), copied here
 //    onto each of its images as they appear.
 // 2. Printing (make pdf, or the browser's Print): the folded answers leave the text and become an answer
-//    section at the end of the chapter, numbered, each question pointing to its answer.
+//    section at the end of the chapter, numbered, each question pointing to its answer; each figure's
+//    description (its alt text) is printed under it, where a reader of the paper or the PDF finds it.
 // 3. The ipywidgets HTML manager typesets a widget's label with MathJax 2's MathJax.Hub.Queue; the site
 //    uses MathJax 3, so MathJax.Hub is given that one call, made with MathJax 3's typesetPromise.
+// 4. The sidebar buttons: the theme's scripts (pydata-sphinx-theme 0.20, sphinx-book-theme 1.4) listen on the
+//    first .primary-toggle / .secondary-toggle of the page, a hidden one in the navigation bar, while the
+//    reader sees and clicks the one above the article (pydata-sphinx-theme issue #2451). A click on any
+//    other toggle is passed on to the first, so the menus open on a phone and close on a wide screen.
 "use strict";
+
+function courseForwardSidebarToggles() {
+  [".primary-toggle", ".secondary-toggle"].forEach((selector) => {
+    const [first, ...others] = document.querySelectorAll(selector);
+    others.forEach((button) => button.addEventListener("click", (event) => {
+      event.preventDefault();
+      event.stopPropagation();
+      first.click();
+    }));
+  });
+}
 
 (function courseMathJaxHub() {
   const hub = { Queue: (job) => {
@@ -32,6 +48,27 @@ function courseLabelWidgetImages(root) {
       img.setAttribute("alt", figure.dataset.alt);
     });
   });
+}
+
+function courseDescribeFigures() {
+  // On paper there is no alt text to hover or read aloud: each figure's description is printed under it.
+  if (document.querySelector("p.print-alt")) return;
+  const article = document.querySelector("article.bd-article") || document.querySelector("main");
+  article.querySelectorAll("img[alt]").forEach((img) => {
+    const text = img.getAttribute("alt").trim();
+    if (!text) return;
+    const anchor = img.closest(".widget-figure, .cell_output") || img;
+    if (anchor.nextElementSibling && anchor.nextElementSibling.classList.contains("print-alt")) return;
+    const caption = document.createElement("p");
+    caption.className = "print-alt";
+    caption.textContent = `Figure: ${text}`;
+    anchor.insertAdjacentElement("afterend", caption);
+  });
+}
+
+function coursePrepareForPrint() {
+  courseDescribeFigures();
+  courseCollectAnswers();
 }
 
 function courseCollectAnswers() {
@@ -67,8 +104,9 @@ function courseCollectAnswers() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  courseForwardSidebarToggles();
   courseLabelWidgetImages(document);
   new MutationObserver(() => courseLabelWidgetImages(document))
     .observe(document.body, { childList: true, subtree: true });
 });
-window.addEventListener("beforeprint", courseCollectAnswers);
+window.addEventListener("beforeprint", coursePrepareForPrint);
