@@ -292,8 +292,13 @@ def test_every_page_in_the_browser(site, browser):
         page.screenshot(path=str(SCREENSHOTS / "08-dark.png"))
         # Search finds a chapter.
         booksite.open_page(page, f"{base}search.html?q=im2col")
-        page.wait_for_selector("#search-results li", timeout=30_000)
+        page.wait_for_selector("#search-results li p.context", timeout=30_000)
         assert page.locator("#search-results li").count() >= 1
+        # A word near the top of a page: its snippet quotes the page's start, not the header's buttons.
+        booksite.open_page(page, f"{base}search.html?q=goals")
+        page.wait_for_selector("#search-results li p.context", timeout=30_000)
+        for snippet in page.locator("#search-results li p.context").all_inner_texts():
+            assert not re.search(r"Settings|Contents Goals|Run this chapter", snippet), snippet
     assert not traffic.outside, f"requests that would have left 127.0.0.1: {traffic.outside[:10]}"
     assert not traffic.failed, f"failed requests: {traffic.failed[:10]}"
     assert not errors, f"script errors: {errors[:5]}"

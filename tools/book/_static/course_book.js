@@ -103,7 +103,22 @@ function courseCollectAnswers() {
   article.appendChild(section);
 }
 
+// 5. Search snippets: Sphinx's search quotes the start of a page's main part, which here begins with the
+//    header's buttons, the printed contents and the run-it-yourself note; they are left out of the quote.
+function courseCleanSearchSnippets() {
+  if (typeof Search === "undefined" || !Search.htmlToText || Search.courseClean) return;
+  const original = Search.htmlToText;
+  Search.htmlToText = (htmlString, anchor) => {
+    const doc = new DOMParser().parseFromString(htmlString, "text/html");
+    doc.querySelectorAll(".bd-header-article, .bd-sidebar-secondary, .onlyprint, .run-locally, .prev-next-area")
+      .forEach((el) => el.remove());
+    return original(doc.documentElement.outerHTML, anchor);
+  };
+  Search.courseClean = true;
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  courseCleanSearchSnippets();
   courseForwardSidebarToggles();
   courseLabelWidgetImages(document);
   new MutationObserver(() => courseLabelWidgetImages(document))
