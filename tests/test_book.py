@@ -89,21 +89,9 @@ def _figure_cells(path: Path):
             ids = {o["data"][WIDGET_VIEW]["model_id"] for o in cell["outputs"] if WIDGET_VIEW in o.get("data", {})}
             state = nb["metadata"].get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
             models = state.get("state", {})
-            pictures |= any(_draws_image(models, m) for m in ids)
+            pictures |= any(booksite.draws_image(models, m) for m in ids)
         if pictures:
             yield i, cell
-
-
-def _draws_image(models: dict, model_id: str, seen: set | None = None) -> bool:
-    seen = seen if seen is not None else set()
-    if model_id in seen or model_id not in models:
-        return False
-    seen.add(model_id)
-    model = models[model_id]
-    if model.get("model_name") == "ImageModel":
-        return True
-    children = model.get("state", {}).get("children", [])
-    return any(_draws_image(models, c.removeprefix("IPY_MODEL_"), seen) for c in children)
 
 
 @pytest.mark.parametrize("name", CHAPTERS)

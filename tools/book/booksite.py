@@ -45,6 +45,22 @@ def book_pages(srcdir: Path = ROOT) -> list[str]:
     return ["notebooks/README", *(doc for _, docs in book_parts(srcdir) for doc in docs)]
 
 
+def draws_image(models: dict, model_id: str, seen: set[str] | None = None) -> bool:
+    """Whether the stored widget ``model_id`` (or a widget inside it) is an Image: an explorer's picture.
+
+    ``models`` is a notebook's saved widget state (``metadata.widgets[...]["state"]``).
+    """
+    seen = set() if seen is None else seen
+    if model_id in seen or model_id not in models:
+        return False
+    seen.add(model_id)
+    state = models[model_id]
+    if state.get("model_name") == "ImageModel":
+        return True
+    children = state.get("state", {}).get("children", [])
+    return any(draws_image(models, str(c).removeprefix("IPY_MODEL_"), seen) for c in children)
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
         pass

@@ -23,7 +23,7 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from booksite import book_parts
+from booksite import book_parts, draws_image
 
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node_modules"
@@ -99,18 +99,6 @@ def _cell_of(node: nodes.Node) -> int | None:
     return None
 
 
-def _draws_image(models: dict, model_id: str, seen: set[str]) -> bool:
-    """Whether the stored widget ``model_id`` (or a widget inside it) is an Image."""
-    if model_id in seen or model_id not in models:
-        return False
-    seen.add(model_id)
-    state = models[model_id]
-    if state.get("model_name") == "ImageModel":
-        return True
-    children = state.get("state", {}).get("children", [])
-    return any(_draws_image(models, str(c).removeprefix("IPY_MODEL_"), seen) for c in children)
-
-
 def wrap_widgets(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """Give each stored widget its cell's alt text (a wrapper the page's script reads); warn about a widget
     that draws a picture (an explorer, the learning-curve monitor) but whose cell has no description."""
@@ -130,7 +118,7 @@ def wrap_widgets(app: Sphinx, doctree: nodes.document, docname: str) -> None:
                     state = notebook.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {})
                     models = state.get("state", {})
                 model = re.search(r'"model_id":\s*"([^"]+)"', text)
-                if model and _draws_image(models, model.group(1), set()):
+                if model and draws_image(models, model.group(1)):
                     logger.warning("%s, cell %s: a stored widget that draws a picture but has no description "
                                    "(give the cell mystnb.image.alt metadata)", docname,
                                    cell.get("cell_index"), location=cell)
