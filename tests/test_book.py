@@ -260,6 +260,21 @@ def test_every_page_in_the_browser(site, browser):
                 answer = page.locator("details.answer").first
                 answer.locator("summary").click()
                 assert answer.evaluate("d => d.open")
+        # Printing: laid out at the paper's width, every displayed formula fits (wide ones are shrunk), and
+        # each figure's description sits inside the figure's block (kept on one page with it).
+        page.set_viewport_size({"width": pdf_module().TEXT_WIDTH, "height": 1000})
+        for doc in ("notebooks/10_full_mnist", "exercises/07_batch_norm", "notebooks/02_convolution"):
+            booksite.open_page(page, f"{base}{doc}.html")
+            page.emulate_media(media="print")
+            page.evaluate("() => coursePrepareForPrint(true)")
+            fit = page.evaluate("""() => Array.from(document.querySelectorAll('div.math')).map(d =>
+                [d.querySelector('mjx-math').getBoundingClientRect().width, d.getBoundingClientRect().width])""")
+            assert fit and all(w <= room + 1 for w, room in fit), (doc, [f for f in fit if f[0] > f[1] + 1])
+            loose = page.evaluate("""() => Array.from(document.querySelectorAll('p.print-alt'))
+                .filter(p => !p.parentElement.matches('.cell_output, .widget-figure')).length""")
+            captions = page.locator("p.print-alt").count()
+            assert loose == 0 and (captions > 0 or doc.startswith("exercises")), (doc, captions, loose)
+            page.emulate_media(media="screen")
         # The chapter menu: on a phone the visible button opens it, on a wide screen it hides the sidebar.
         page.set_viewport_size({"width": 390, "height": 844})
         booksite.open_page(page, f"{base}notebooks/05_pooling.html")
@@ -293,6 +308,12 @@ def test_every_page_in_the_browser(site, browser):
     assert totals["pages"] == len(booksite.book_pages())
     assert totals["widget_images"] >= 6  # the explorers of 02-06 and 10, the learning-curve monitor
     print(f"\nbook in the browser: {totals}; screenshots in {SCREENSHOTS}")
+
+
+def pdf_module():
+    import pdf
+
+    return pdf
 
 
 def test_pdf(site, browser, tmp_path):

@@ -33,6 +33,8 @@ nb_merge_streams = True
 # $...$ and $$...$$ maths, as JupyterLab renders it; \begin{aligned} etc. inside them.
 myst_enable_extensions = ["dollarmath", "amsmath", "html_image"]
 myst_heading_anchors = 3
+# Quotes stay as written (as JupyterLab shows them): Sphinx's curly quotes would eat the backslash of '\'.
+smartquotes = False
 # The notebooks link to files of the repository (cnnlib's source, the Makefile): copied as downloads.
 suppress_warnings = ["mystnb.unknown_mime_type"]
 

@@ -90,6 +90,11 @@ def run_locally_note(docname: str) -> nodes.Element:
     return note
 
 
+def _cell_name(index: int | None) -> str:
+    """'12 (index 11)': the cell's place counting from 1, as a reader counts, and nbformat's index."""
+    return "?" if index is None else f"{index + 1} (index {index})"
+
+
 def _cell_of(node: nodes.Node) -> int | None:
     """The notebook cell index of the cell that holds ``node`` (MyST-NB's cell containers), if any."""
     while node is not None:
@@ -121,7 +126,7 @@ def wrap_widgets(app: Sphinx, doctree: nodes.document, docname: str) -> None:
                 if model and draws_image(models, model.group(1)):
                     logger.warning("%s, cell %s: a stored widget that draws a picture but has no description "
                                    "(give the cell mystnb.image.alt metadata)", docname,
-                                   cell.get("cell_index"), location=cell)
+                                   _cell_name(cell.get("cell_index")), location=cell)
             wrapped = f'<div class="widget-figure" data-alt="{html.escape(alt, quote=True)}">{text}</div>'
             raw.replace_self(nodes.raw(text=wrapped, format="html"))
 
@@ -133,7 +138,7 @@ def check_alt_text(doctree: nodes.document, docname: str) -> None:
     for image in doctree.findall(nodes.image):
         if not image.get("alt", "").strip():
             logger.warning("%s, cell %s: a figure without alt text (give the cell mystnb.image.alt metadata)",
-                           docname, _cell_of(image), location=image)
+                           docname, _cell_name(_cell_of(image)), location=image)
 
 
 def chapter_page(app: Sphinx, doctree: nodes.document) -> None:

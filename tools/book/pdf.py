@@ -34,6 +34,7 @@ FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;
 
 
 TITLE = "Convolutional neural networks from scratch in NumPy"
+TEXT_WIDTH = 688  # CSS px: A4's 210 mm less the two 14 mm margins, at 96 px per inch
 PAPER = dict(format="A4", print_background=True,
              margin={"top": "15mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
 
@@ -105,16 +106,19 @@ def print_book(site: Path, out: Path, chromium: str, browser=None) -> tuple[int,
     printed: dict[str, bytes] = {}
     titles: dict[str, str] = {}
     with serve(site) as base:
-        context = browser.new_context()
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
         traffic = watch(context)
         page = context.new_page()
         for doc in docs:
             open_page(page, f"{base}{doc}.html")
-            page.evaluate("() => coursePrepareForPrint()")
+            # Laid out at the paper's text width in the print style, so that wide formulas can be measured.
+            page.set_viewport_size({"width": TEXT_WIDTH, "height": 1000})
             page.emulate_media(media="print")
+            page.evaluate("() => coursePrepareForPrint(true)")
             printed[doc] = page.pdf(**PAPER, display_header_footer=True, header_template="<span></span>",
                                     footer_template=FOOTER)
             page.emulate_media(media="screen")
+            page.set_viewport_size({"width": 1280, "height": 900})
             titles[doc] = page.title().split(" — ")[0].strip() or doc
         # The contents page: its page numbers count its own pages (printed again if it needs more than one).
         lengths = {doc: len(PdfReader(io.BytesIO(data)).pages) for doc, data in printed.items()}

@@ -51,22 +51,45 @@ function courseLabelWidgetImages(root) {
 }
 
 function courseDescribeFigures() {
-  // On paper there is no alt text to hover or read aloud: each figure's description is printed under it.
-  if (document.querySelector("p.print-alt")) return;
+  // On paper there is no alt text to hover or read aloud: each figure's description is printed under it,
+  // inside the figure's output block, which the print style keeps on one page.
   const article = document.querySelector("article.bd-article") || document.querySelector("main");
   article.querySelectorAll("img[alt]").forEach((img) => {
     const text = img.getAttribute("alt").trim();
     if (!text) return;
-    const anchor = img.closest(".widget-figure, .cell_output") || img;
-    if (anchor.nextElementSibling && anchor.nextElementSibling.classList.contains("print-alt")) return;
+    const block = img.closest(".widget-figure, .cell_output") || img.parentElement;
+    const already = Array.from(block.querySelectorAll("p.print-alt")).some((p) => p.dataset.alt === text);
+    if (already) return;
     const caption = document.createElement("p");
     caption.className = "print-alt";
+    caption.dataset.alt = text;
     caption.textContent = `Figure: ${text}`;
-    anchor.insertAdjacentElement("afterend", caption);
+    block.appendChild(caption);
   });
 }
 
-function coursePrepareForPrint() {
+const COURSE_PRINT_WIDTH = 600;  // px: about the text's width on A4 or Letter paper, for the browser's Print
+
+function courseFitWide(measured = false) {
+  // A displayed formula wider than the text scrolls sideways on screen; on paper it would be cut off at
+  // the margin (MathJax clips it), so the print style shrinks it to fit (--print-zoom). With measured, the
+  // page is already laid out at the paper's width (make pdf does that) and each formula's own box is the
+  // room it has; otherwise the room is COURSE_PRINT_WIDTH. Tables need no zoom: their text wraps in print.
+  document.querySelectorAll("div.math").forEach((el) => {
+    const math = el.querySelector("mjx-math");
+    if (!math) return;
+    el.classList.remove("print-fit");
+    const wide = math.getBoundingClientRect().width;
+    const room = measured ? el.clientWidth - 4 : COURSE_PRINT_WIDTH;
+    if (wide > room) {
+      el.classList.add("print-fit");
+      el.style.setProperty("--print-zoom", (room / wide).toFixed(3));
+    }
+  });
+}
+
+function coursePrepareForPrint(measured = false) {
+  courseFitWide(measured);
   courseDescribeFigures();
   courseCollectAnswers();
 }
@@ -124,4 +147,4 @@ document.addEventListener("DOMContentLoaded", () => {
   new MutationObserver(() => courseLabelWidgetImages(document))
     .observe(document.body, { childList: true, subtree: true });
 });
-window.addEventListener("beforeprint", coursePrepareForPrint);
+window.addEventListener("beforeprint", () => coursePrepareForPrint());
