@@ -320,9 +320,7 @@ def test_pdf(site, browser, tmp_path):
     """The whole book in one PDF: a page run per chapter, bookmarks, answers at the end of each chapter."""
     from pypdf import PdfReader
 
-    sys.path.insert(0, str(BOOK))
-    import pdf
-
+    pdf = pdf_module()
     out = tmp_path / "book.pdf"
     start = time.perf_counter()
     docs, pages = pdf.print_book(site, out, find_chromium()[0], browser)
@@ -351,5 +349,6 @@ def test_pdf(site, browser, tmp_path):
                 server.append(action["/URI"])
     assert not server, f"links to the printing server left in the PDF: {server[:3]}"
     assert jumps >= 2 * len(CHAPTERS), jumps  # the contents page and the course index link every chapter
-    shutil.copy(out, SCREENSHOTS / "book.pdf") if SCREENSHOTS.is_dir() else None
+    if SCREENSHOTS.is_dir():
+        shutil.copy(out, SCREENSHOTS / "book.pdf")
     print(f"\nPDF: {pages} pages, {out.stat().st_size / 1e6:.1f} MB; build {BUILD_TIMES}")

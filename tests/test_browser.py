@@ -48,18 +48,9 @@ EXPLORER_CLASS = "cnnlib-convolution-explorer"
 SLIDER_DESCRIPTION = "stride"
 SETUP_COMMAND = "make browser-setup"
 
-# The flags this machine needs (see the environment notes): no sandbox as root, no GPU, and no background
-# connections, which a closed network refuses. Playwright adds a fresh temporary --user-data-dir itself.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# The flags this machine needs, shared with the book's browser (tools/book/booksite.py says why).
+sys.path.insert(0, str(ROOT / "tools" / "book"))
+from booksite import CHROMIUM_FLAGS  # noqa: E402
 
 SERVER_START_TIMEOUT = 90  # s, JupyterLab answering /api/status
 KERNEL_TIMEOUT = 90  # s, notebook open and its kernel idle

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,9 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 
-# No sandbox as root, no GPU, no background connections (a closed network refuses them).
+# The flags this machine needs (see the environment notes): no sandbox as root, no GPU, and no background
+# connections, which a closed network refuses. Playwright adds a fresh temporary --user-data-dir itself.
+# tests/test_browser.py starts JupyterLab's Chromium with the same flags.
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 READY_TIMEOUT = 60_000  # ms: a page loaded, its maths typeset and its widgets drawn
@@ -69,8 +72,6 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 class _Server(http.server.ThreadingHTTPServer):
     def handle_error(self, request, client_address) -> None:
         """A browser that closes a connection early (a page left while loading) is not an error."""
-        import sys
-
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             super().handle_error(request, client_address)
 
@@ -108,7 +109,6 @@ class Traffic:
 
     outside: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
 
 
 def is_local(url: str) -> bool:
@@ -147,6 +147,5 @@ WAIT_READY = """async () => {
 
 def open_page(page, url: str) -> None:
     """Go to ``url`` and wait until its maths is typeset, its widgets drawn and its images loaded."""
-    page.goto(url, wait_until="load", timeout=READY_TIMEOUT)
-    page.wait_for_function("() => document.readyState === 'complete'", timeout=READY_TIMEOUT)
+    page.goto(url, wait_until="load", timeout=READY_TIMEOUT)  # the load event: document complete
     page.evaluate(WAIT_READY)

@@ -34,6 +34,7 @@ FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;
 
 
 TITLE = "Convolutional neural networks from scratch in NumPy"
+SCREEN = {"width": 1280, "height": 900}  # the viewport pages are opened in (a desktop's)
 TEXT_WIDTH = 688  # CSS px: A4's 210 mm less the two 14 mm margins, at 96 px per inch
 PAPER = dict(format="A4", print_background=True,
              margin={"top": "15mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
@@ -103,10 +104,10 @@ def print_book(site: Path, out: Path, chromium: str, browser=None) -> tuple[int,
     if not (site / "notebooks" / "README.html").is_file():
         raise SystemExit(f"pdf: {site} holds no built book; run `make book` first")
     docs = book_pages()
-    printed: dict[str, bytes] = {}
+    printed: dict[str, PdfReader] = {}  # each page of the site, printed and read once
     titles: dict[str, str] = {}
     with serve(site) as base:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(viewport=SCREEN)
         traffic = watch(context)
         page = context.new_page()
         for doc in docs:
@@ -115,31 +116,30 @@ def print_book(site: Path, out: Path, chromium: str, browser=None) -> tuple[int,
             page.set_viewport_size({"width": TEXT_WIDTH, "height": 1000})
             page.emulate_media(media="print")
             page.evaluate("() => coursePrepareForPrint(true)")
-            printed[doc] = page.pdf(**PAPER, display_header_footer=True, header_template="<span></span>",
-                                    footer_template=FOOTER)
+            printed[doc] = PdfReader(io.BytesIO(page.pdf(**PAPER, display_header_footer=True,
+                                                         header_template="<span></span>", footer_template=FOOTER)))
             page.emulate_media(media="screen")
-            page.set_viewport_size({"width": 1280, "height": 900})
+            page.set_viewport_size(SCREEN)
             titles[doc] = page.title().split(" — ")[0].strip() or doc
         # The contents page: its page numbers count its own pages (printed again if it needs more than one).
-        lengths = {doc: len(PdfReader(io.BytesIO(data)).pages) for doc, data in printed.items()}
         front = 1
         while True:
             first_page, at = {}, front
             for doc in docs:
-                first_page[doc], at = at, at + lengths[doc]
+                first_page[doc], at = at, at + len(printed[doc].pages)
             page.set_content(contents_page(titles, first_page, base))
-            contents = page.pdf(**PAPER)
-            if len(PdfReader(io.BytesIO(contents)).pages) == front:
+            contents = PdfReader(io.BytesIO(page.pdf(**PAPER)))
+            if len(contents.pages) == front:
                 break
-            front = len(PdfReader(io.BytesIO(contents)).pages)
+            front = len(contents.pages)
         context.close()
         if traffic.outside or traffic.failed:
             raise SystemExit(f"pdf: requests left 127.0.0.1 {traffic.outside[:5]} or failed {traffic.failed[:5]}")
     writer = PdfWriter()
-    writer.append(PdfReader(io.BytesIO(contents)))
+    writer.append(contents)
     writer.add_outline_item(title="Contents", page_number=0)
     for doc in docs:
-        writer.append(PdfReader(io.BytesIO(printed[doc])))
+        writer.append(printed[doc])
         writer.add_outline_item(title=titles[doc], page_number=first_page[doc])
     link_chapters(writer, base, first_page)
     writer.add_metadata({"/Title": TITLE, "/Author": "the cnnlib course authors"})
