@@ -56,12 +56,13 @@ def _shade(ax: Any, mask: np.ndarray, rgba: tuple[float, float, float, float]) -
         ax.imshow(layer, interpolation="nearest")
 
 
-def _matrix_panel(ax: Any, a: np.ndarray, title: str, *, cmap: str = "gray", symmetric: bool = False) -> None:
+def _matrix_panel(ax: Any, a: np.ndarray, title: str, *, cmap: str = "gray", values: bool = False) -> None:
     """A matrix with its numbers when it is small (plots.show_matrix), as an image otherwise."""
     if max(a.shape) <= _NUMBERS_UP_TO:
         plots.show_matrix(a, ax=ax, fmt="{:.3g}")  # the course's colours: red positive, blue negative
     else:
-        colours = plots.value_colours(a) if symmetric else {"cmap": cmap}
+        # values (a layer's output): the course's colours, red positive; else a picture in ``cmap``
+        colours = plots.value_colours(a) if values else {"cmap": cmap}
         ax.imshow(a, **colours, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])

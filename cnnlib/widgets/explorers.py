@@ -169,7 +169,7 @@ class ConvolutionExplorer(_Explorer):
         kh, kw = v.kernel.shape
         _outline(a1, v.top, v.left, kh, kw)
         _matrix_panel(a2, v.kernel, f"kernel {kh}x{kw}")
-        _matrix_panel(a3, v.output, f"output {_shape(v.output)} (stride {v.stride})", symmetric=True)
+        _matrix_panel(a3, v.output, f"output {_shape(v.output)} (stride {v.stride})", values=True)
         _outline(a3, v.row, v.col, 1, 1)
         fig.tight_layout()
         return _png(fig)
