@@ -361,28 +361,11 @@ def max_pool_tiles_forward(x: np.ndarray, kernel: tuple[int, int], out_hw: tuple
 
 
 def max_pool_2x2_tiles(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 2x2 case of :func:`max_pool_tiles_forward` (the usual one), in fewer passes.
+    """The 2x2 case of :func:`max_pool_tiles_forward` (the usual one), in fewer passes: :func:`max_of_four`.
 
-    ``t`` is the (..., OH, 2, OW, 2) tile view. Each window ``[[a, b], [c, d]]`` is
-    reduced row by row: the top row's maximum and whether ``b > a``, the bottom
-    row's and whether ``d > c``, then whether the bottom maximum beats the top one.
-    Strict comparisons keep the first maximum in row-major order, as PyTorch does.
+    ``t`` is the (..., OH, 2, OW, 2) tile view; the output is (..., OH, OW) in the memory order of x.
     """
-    a, b, c, d = t[..., 0, :, 0], t[..., 0, :, 1], t[..., 1, :, 0], t[..., 1, :, 1]
-    right_top = np.greater(b, a)
-    out = np.maximum(a, b)  # the top row's maximum, (..., OH, OW) in the memory order of x
-    right_bottom = np.greater(d, c)
-    bottom_max = np.maximum(c, d)
-    bottom = np.greater(bottom_max, out)
-    np.maximum(out, bottom_max, out=out)
-    # column of the winner: right_bottom where the bottom row won, else right_top
-    # (as bool arithmetic, much faster than np.where)
-    np.bitwise_xor(right_top, right_bottom, out=right_bottom)
-    right_bottom &= bottom
-    right_top ^= right_bottom
-    winner = np.left_shift(bottom.view(np.uint8), 1)  # index = 2 * row + column
-    winner |= right_top.view(np.uint8)
-    return out, winner
+    return max_of_four(t[..., 0, :, 0], t[..., 0, :, 1], t[..., 1, :, 0], t[..., 1, :, 1])
 
 
 def max_pool_tiles_backward(dy: np.ndarray, winner: np.ndarray, x: np.ndarray, kernel: tuple[int, int]) -> np.ndarray:
@@ -517,3 +500,227 @@ def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     shifted = x - x.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
+
+
+# --------------------------------------------------------------------------
+# Conv -> batch norm -> ReLU -> 2x2 max-pool blocks, fused (training._Runner)
+# --------------------------------------------------------------------------
+#
+# The layers one by one write and re-read the convolution's whole output
+# several times: batch norm's centring, scaling and shift, then the pool's
+# strided comparisons (every other element: NumPy's slow, unvectorised loops).
+# The fused block orders the convolution's output positions so that the four
+# entries of every 2x2 window are four contiguous blocks ("phases", as in
+# space-to-depth / pixel-unshuffle): position (f*h + 2*q + p) of a row is stored
+# in phase block p, sub-block q. Pooling is then three contiguous comparisons,
+# and since batch norm with a positive scale is an increasing map per channel,
+# the block pools first and normalises and applies the ReLU on the pooled
+# quarter only. Only the statistics need every value.
+#
+# A chain of B blocks starts with phase factor f = 2**B: the first block pools
+# away one factor 2 and hands the next block its output already split into
+# f/2 x f/2 phases, which is the layout that block's convolution reads.
+
+
+def to_phases(x: np.ndarray, f: int) -> np.ndarray:
+    """(C, N, H, W) -> (C, f*f, N*(H//f)*(W//f)): ``P[c, a*f + b, (n, h, w)] = x[c, n, f*h + a, f*w + b]``."""
+    C, N, H, W = x.shape
+    return x.reshape(C, N, H // f, f, W // f, f).transpose(0, 3, 5, 1, 2, 4).reshape(C, f * f, -1)
+
+
+def from_phases(p: np.ndarray, f: int, shape_cnhw: tuple[int, ...]) -> np.ndarray:
+    """Inverse of :func:`to_phases`: (C, f*f, N*Hf*Wf) -> (C, N, H, W), a copy."""
+    C, N, H, W = shape_cnhw
+    return p.reshape(C, f, f, N, H // f, W // f).transpose(0, 3, 4, 1, 5, 2).reshape(C, N, H, W)
+
+
+def _phase_offsets(f: int, k: int, pad: int) -> list[tuple[int, int, int, int]]:
+    """For output phase r (row f*h + r) and kernel offset i: (r, i, input phase, shift).
+
+    The input row read is f*h + r + i - pad = f*(h + shift) + phase.
+    """
+    return [(r, i, (r + i - pad) % f, (r + i - pad) // f) for r in range(f) for i in range(k)]
+
+
+def _pool_order(r: int, f: int) -> tuple[int, int]:
+    """Output phase r (0..f-1) -> (p, q) with r = 2*q + p: p is the position in the 2x2 window."""
+    return r % 2, r // 2
+
+
+def im2col_phases_from_image(xc: np.ndarray, kh: int, kw: int, t: int, l: int, f: int) -> np.ndarray:
+    """Columns of a stride-1 "same" convolution of ``xc`` (C, N, H, W), output positions in pooling-phase order.
+
+    Rows are (c, i, j) as in :func:`im2col`; columns are ordered
+    (p_h, p_w, q_h, q_w, n, h, w) for output pixel (f*h + 2*q_h + p_h, f*w + 2*q_w + p_w),
+    g = f // 2 values of q: shape (C*kh*kw, 4 * g*g * N*(H//f)*(W//f)). One strided copy.
+    """
+    C, N, H, W = xc.shape
+    g, Hf, Wf = f // 2, H // f, W // f
+    xp = pad_last2(xc, ((t, kh - 1 - t), (l, kw - 1 - l)), "zeros")
+    if xp is xc:
+        xp = np.ascontiguousarray(xc)
+    sC, sN, sH, sW = xp.strides
+    windows = as_strided(
+        xp, shape=(C, kh, kw, 2, 2, g, g, N, Hf, Wf),
+        strides=(sC, sH, sW, sH, sW, 2 * sH, 2 * sW, sN, f * sH, f * sW), writeable=False,
+    )
+    return windows.reshape(C * kh * kw, -1)
+
+
+def col2im_phases_to_image(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: int, kw: int, t: int, l: int, f: int) -> np.ndarray:
+    """Adjoint of :func:`im2col_phases_from_image`: columns -> gradient (C, N, H, W)."""
+    C, N, H, W = shape_cnhw
+    g, Hf, Wf = f // 2, H // f, W // f
+    dxp = np.zeros((C, N, H + kh - 1, W + kw - 1), dtype=dcols.dtype)
+    sC, sN, sH, sW = dxp.strides
+    d = dcols.reshape(C, kh, kw, 2, 2, g, g, N, Hf, Wf)
+    for i in range(kh):  # for one kernel offset the windows' pixels are all different: one add each
+        for j in range(kw):
+            target = as_strided(
+                dxp[:, :, i:, j:], shape=(C, 2, 2, g, g, N, Hf, Wf),
+                strides=(sC, sH, sW, 2 * sH, 2 * sW, sN, f * sH, f * sW),
+            )
+            target += d[:, i, j]
+    return dxp[:, :, t : t + H, l : l + W]
+
+
+def _shift_region(N: int, Hf: int, Wf: int, sh: int, sw: int) -> tuple[int, int, int]:
+    off = sh * Wf + sw
+    L = N * Hf * Wf
+    lo, hi = max(0, -off), min(L, L - off)
+    return off, lo, max(hi, lo)
+
+
+def _clear_shifted_border(d: np.ndarray, N: int, Hf: int, Wf: int, sh: int, sw: int) -> None:
+    """Zero the entries of ``d`` (C, N*Hf*Wf) whose pixel (h + sh, w + sw) lies outside the image."""
+    d4 = d.reshape(d.shape[0], N, Hf, Wf)
+    if sh > 0:
+        d4[:, :, max(Hf - sh, 0) :] = 0.0
+    elif sh < 0:
+        d4[:, :, : min(-sh, Hf)] = 0.0
+    if sw > 0:
+        d4[..., max(Wf - sw, 0) :] = 0.0
+    elif sw < 0:
+        d4[..., : min(-sw, Wf)] = 0.0
+
+
+def im2col_phases(P: np.ndarray, f: int, N: int, H: int, W: int, kh: int, kw: int, t: int, l: int) -> np.ndarray:
+    """:func:`im2col_phases_from_image` for an input already split into phases, ``P`` (C, f*f, N*(H//f)*(W//f)).
+
+    Each (output phase, kernel offset) pair reads one input phase shifted by whole
+    pixels: a single long copy per channel, whose entries that fell outside the
+    image are then cleared (as in :func:`im2col_same`).
+    """
+    C = P.shape[0]
+    g, Hf, Wf = f // 2, H // f, W // f
+    L = N * Hf * Wf
+    cols = np.empty((C, kh, kw, 2, 2, g, g, L), dtype=P.dtype)
+    for rh, i, ah, sh in _phase_offsets(f, kh, t):
+        ph, qh = _pool_order(rh, f)
+        for rw, j, aw, sw in _phase_offsets(f, kw, l):
+            pw, qw = _pool_order(rw, f)
+            dst, src = cols[:, i, j, ph, pw, qh, qw], P[:, ah * f + aw]
+            off, lo, hi = _shift_region(N, Hf, Wf, sh, sw)
+            dst[:, lo:hi] = src[:, lo + off : hi + off]
+            dst[:, :lo] = 0.0
+            dst[:, hi:] = 0.0
+            _clear_shifted_border(dst, N, Hf, Wf, sh, sw)
+    return cols.reshape(C * kh * kw, -1)
+
+
+def col2im_phases(dcols: np.ndarray, C: int, f: int, N: int, H: int, W: int, kh: int, kw: int, t: int, l: int) -> np.ndarray:
+    """Adjoint of :func:`im2col_phases`: columns -> gradient in phases (C, f*f, N*(H//f)*(W//f)). Overwrites ``dcols``."""
+    g, Hf, Wf = f // 2, H // f, W // f
+    L = N * Hf * Wf
+    d = dcols.reshape(C, kh, kw, 2, 2, g, g, L)
+    dP = np.zeros((C, f * f, L), dtype=dcols.dtype)
+    for rh, i, ah, sh in _phase_offsets(f, kh, t):
+        ph, qh = _pool_order(rh, f)
+        for rw, j, aw, sw in _phase_offsets(f, kw, l):
+            pw, qw = _pool_order(rw, f)
+            src = d[:, i, j, ph, pw, qh, qw]
+            off, lo, hi = _shift_region(N, Hf, Wf, sh, sw)
+            if lo >= hi:
+                continue
+            _clear_shifted_border(src, N, Hf, Wf, sh, sw)
+            dP[:, ah * f + aw, lo + off : hi + off] += src[:, lo:hi]
+    return dP
+
+
+def max_of_four(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Elementwise maximum of the windows ``[[a, b], [c, d]]`` and which entry won (0..3).
+
+    Each window is reduced row by row: the top row's maximum and whether ``b > a``,
+    the bottom row's and whether ``d > c``, then whether the bottom maximum beats
+    the top one. Strict comparisons keep the first maximum in row-major order, as
+    PyTorch does.
+    """
+    right_top = np.greater(b, a)
+    out = np.maximum(a, b)  # the top row's maximum
+    right_bottom = np.greater(d, c)
+    bottom_max = np.maximum(c, d)
+    bottom = np.greater(bottom_max, out)
+    np.maximum(out, bottom_max, out=out)
+    # column of the winner: right_bottom where the bottom row won, else right_top
+    # (as bool arithmetic, much faster than np.where)
+    np.bitwise_xor(right_top, right_bottom, out=right_bottom)
+    right_bottom &= bottom
+    right_top ^= right_bottom
+    winner = np.left_shift(bottom.view(np.uint8), 1)  # index = 2 * row + column
+    winner |= right_top.view(np.uint8)
+    return out, winner
+
+
+def bn_relu_pool_forward(
+    z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float
+) -> tuple[np.ndarray, tuple, np.ndarray, np.ndarray]:
+    """Batch norm (training), ReLU and 2x2 max-pool of a convolution's output in pooling-phase order.
+
+    ``z`` is (O, 4, M): for each channel, the four entries of every window as four
+    blocks, without the convolution's bias (batch norm subtracts it again). It is
+    centred in place. Returns the pooled output (O, M), what
+    :func:`bn_relu_pool_backward` needs, and the batch mean (of ``z``) and biased variance.
+    """
+    O = z.shape[0]
+    zc = z.reshape(O, -1)
+    m = zc.shape[1]
+    mean = (zc @ np.ones(m, dtype=z.dtype)) / m
+    zc -= mean[:, None]
+    var = _vecdot(zc, zc) / m if _vecdot is not None else np.einsum("cm,cm->c", zc, zc) / m
+    inv_std = (1.0 / np.sqrt(var + eps)).astype(z.dtype)
+    scale = gamma * inv_std
+    sign = np.sign(scale)
+    # max-pool commutes with an increasing map: pool sign * (z - mean), then scale the winners
+    v = z if (sign > 0).all() else z * sign[:, None, None]
+    pooled, winner = max_of_four(v[:, 0], v[:, 1], v[:, 2], v[:, 3])
+    y = np.multiply(pooled, np.abs(scale)[:, None])
+    y += beta[:, None]
+    mask = y > 0
+    np.maximum(y, y.dtype.type(0), out=y)
+    return y, (z, pooled, winner, mask, inv_std, scale, sign), mean, var
+
+
+def bn_relu_pool_backward(dy: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of :func:`bn_relu_pool_forward`: dz (O, 4, M), dgamma, dbeta."""
+    zc, pooled, winner, mask, inv_std, scale, sign = cache
+    O = zc.shape[0]
+    m = zc[0].size
+    g = np.multiply(dy, mask)  # through the ReLU
+    dbeta = g @ np.ones(g.shape[1], dtype=g.dtype)
+    x_win = pooled * sign[:, None]  # the centred value of each window's winner
+    if (sign == 0).any():  # gamma = 0: every entry ties, the first one wins
+        x_win[sign == 0] = zc[sign == 0, 0]
+    dgamma = (_vecdot(g, x_win) if _vecdot is not None else np.einsum("cm,cm->c", g, x_win)) * inv_std
+    # dz = scale * (scatter(g) - mean(dy) - xhat * mean(dy * xhat)), means over all m values
+    c1 = (scale * inv_std * (dgamma / m)).astype(zc.dtype)
+    c0 = (-scale * (dbeta / m)).astype(zc.dtype)
+    dz = np.multiply(zc, -c1[:, None, None])
+    dz += c0[:, None, None]
+    g *= scale[:, None]
+    is_k = np.empty(winner.shape, dtype=bool)
+    part = np.empty_like(g)
+    for k in range(4):
+        np.equal(winner, k, out=is_k)
+        np.multiply(g, is_k, out=part)
+        dz[:, k] += part
+    return dz, dgamma, dbeta

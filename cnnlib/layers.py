@@ -394,9 +394,7 @@ class _BatchNorm(Layer):
             mean = K.channel_sum(x3) / m
             xc = x3 - mean[:, None]  # (A, C, B), centred
             var = K.channel_dot(xc, xc) / m  # biased variance normalises the batch
-            mom = self.momentum
-            self.buffers["running_mean"] = ((1 - mom) * self.running_mean + mom * mean).astype(gamma.dtype)
-            self.buffers["running_var"] = ((1 - mom) * self.running_var + mom * var * (m / (m - 1))).astype(gamma.dtype)
+            self.update_running_stats(mean, var, m)
         else:
             xc = x3 - self.running_mean[:, None]
             var = self.running_var
@@ -407,6 +405,16 @@ class _BatchNorm(Layer):
         y += beta[:, None]
         self._cache = (xc, inv_std, training, back)
         return back(y)
+
+    def update_running_stats(self, mean: np.ndarray, var: np.ndarray, m: int) -> None:
+        """Move the running estimates towards a batch's ``mean`` and biased ``var`` over ``m`` values per channel.
+
+        ``running = (1 - momentum) * running + momentum * batch``, with the variance
+        made unbiased, ``var * m / (m - 1)``, as PyTorch does.
+        """
+        mom, dtype = self.momentum, self.params["gamma"].dtype
+        self.buffers["running_mean"] = ((1 - mom) * self.running_mean + mom * mean).astype(dtype)
+        self.buffers["running_var"] = ((1 - mom) * self.running_var + mom * var * (m / (m - 1))).astype(dtype)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         xc, inv_std, training, back = self._cached()

@@ -1,8 +1,10 @@
 """The layer protocol as fit, evaluate and predict use it.
 
-- ``Sequential`` is a plain loop each way; the training runner (``cnnlib.training._Runner``)
-  holds the two speed savings (NaN/inf checks of the inner layers skipped, ReLU -> MaxPool2d
-  run as pool -> ReLU) and must give bit-for-bit the numbers of the plain loop.
+- ``Sequential`` is a plain loop each way; the training runner (``cnnlib._runner``) holds
+  the speed savings: NaN/inf checks of the inner layers skipped and ReLU -> MaxPool2d run as
+  pool -> ReLU, which must give bit-for-bit the numbers of the plain loop, and
+  Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d blocks fused while training, which must give
+  them up to float rounding.
 - ``needs_input_grad`` is the one public way to skip the first layer's input gradient, so an
   overridden ``backward`` is always the one called.
 - A layer object used twice is refused, and an optimizer steps each parameter once.
@@ -156,6 +158,171 @@ def test_a_sequential_subclass_runs_through_its_own_forward_and_backward(mnist_s
     model = Logged(*small_cnn().layers)
     c.fit(model, x[:128], y[:128], epochs=1, batch_size=64, progress=False)
     assert calls == ["forward", "backward"] * 2
+
+
+# ---------------------------------------------------------------------------
+# Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d blocks, fused while training
+# ---------------------------------------------------------------------------
+
+
+def blocks_model(channels=(3, 5), kernel=3, padding=1, in_channels=2, hw=(12, 8), gammas=(), dtype=np.float64):
+    """Two conv blocks (the second in a nested Sequential), then a classifier; ``gammas``: (block, channel, value)."""
+    (c1, c2), (H, W) = channels, hw
+    second = c.Sequential(c.Conv2d(c1, c2, kernel, padding=padding, seed=2), c.BatchNorm2d(c2), c.ReLU(), c.MaxPool2d(2))
+    model = c.Sequential(
+        c.Conv2d(in_channels, c1, kernel, padding=padding, seed=1), c.BatchNorm2d(c1), c.ReLU(), c.MaxPool2d(2),
+        second, c.Flatten(), c.Linear(c2 * (H // 4) * (W // 4), 4, seed=3),
+    ).astype(dtype)
+    for block, channel, value in gammas:
+        bn = model[1] if block == 0 else second[1]
+        bn.params["gamma"][channel] = value
+        bn.params["beta"][channel] = 0.5  # so that the ReLU lets gradients through even where gamma = 0
+    return model
+
+
+def run_both(model_args: dict, x: np.ndarray, first_grad: bool = True, steps: int = 2):
+    """The runner and the layers one by one, forward and backward ``steps`` times; the models and each step's arrays."""
+    fused, ref = blocks_model(**model_args), blocks_model(**model_args)
+    runner = _Runner(fused)
+    fused.needs_input_grad = ref.needs_input_grad = first_grad
+    rng = np.random.default_rng(3)
+    results = []
+    for _ in range(steps):
+        y = runner.forward(x, training=True)
+        assert runner.steps[0]._fused is not None  # the fused path was taken
+        y_ref = ref.forward(x, training=True)
+        dy = rng.normal(size=y.shape).astype(x.dtype)
+        results.append((y, y_ref, runner.backward(dy), ref.backward(dy)))
+    return runner, fused, ref, results
+
+
+def assert_same_model(fused: c.Sequential, ref: c.Sequential, rtol: float) -> None:
+    for k, v in ref.state_dict().items():  # parameters and running statistics
+        np.testing.assert_allclose(fused.state_dict()[k], v, rtol=rtol, atol=rtol, err_msg=k)
+    for k, g in ref.grads.items():
+        if k.endswith(".b") and k.replace(".b", ".W") in ref.grads and g.ndim == 1 and ref.grads[k.replace(".b", ".W")].ndim == 4:
+            # a conv bias before batch norm has no effect: its gradient is rounding noise around 0 in both
+            np.testing.assert_allclose(fused.grads[k], 0.0, atol=rtol * np.abs(ref.grads[k.replace(".b", ".W")]).max())
+            np.testing.assert_allclose(g, 0.0, atol=rtol * np.abs(ref.grads[k.replace(".b", ".W")]).max())
+        else:
+            np.testing.assert_allclose(fused.grads[k], g, rtol=rtol, atol=rtol * np.abs(g).max(), err_msg=k)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        dict(),
+        dict(gammas=[(0, 0, -0.7), (1, 1, -1.3)]),  # a negative scale: the largest normalised value is the smallest
+        dict(gammas=[(0, 1, 0.0), (1, 0, 0.0)]),  # a zero scale: every entry ties, the first wins
+        dict(channels=(1, 4), kernel=5, padding=2, in_channels=3, hw=(8, 16)),
+        dict(kernel=2, padding="same", hw=(4, 4)),  # an even kernel: "same" pads one side only
+    ],
+    ids=["plain", "negative-gamma", "zero-gamma", "5x5-wide", "2x2-same"],
+)
+@pytest.mark.parametrize("first_grad", [True, False])
+def test_fused_conv_blocks_equal_the_layers_one_by_one(case, first_grad):
+    rng = np.random.default_rng(0)
+    H, W = case.get("hw", (12, 8))
+    x = rng.normal(size=(3, case.get("in_channels", 2), H, W))
+    x[0, :, :4, :4] = 0.25  # a flat patch: windows whose values tie exactly
+    runner, fused, ref, results = run_both(case, x, first_grad)
+    assert [type(s).__name__ for s in runner.steps] == ["_ConvBlocks", "Flatten", "Linear"]
+    for y, y_ref, dx, dx_ref in results:
+        np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-12)
+        if first_grad:
+            assert dx.shape == x.shape
+            np.testing.assert_allclose(dx, dx_ref, rtol=1e-9, atol=1e-12)
+        else:
+            assert dx is None and dx_ref is None
+    assert_same_model(fused, ref, 1e-9)
+
+
+def test_fused_conv_blocks_in_float32_and_a_batch_of_one():
+    rng = np.random.default_rng(1)
+    for n in (1, 8):
+        x = rng.normal(size=(n, 2, 12, 8)).astype(np.float32)
+        runner, fused, ref, results = run_both(dict(dtype=np.float32), x)
+        for y, y_ref, dx, dx_ref in results:
+            assert y.dtype == dx.dtype == np.float32
+            np.testing.assert_allclose(y, y_ref, rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(dx, dx_ref, rtol=1e-4, atol=1e-5)
+        assert_same_model(fused, ref, 1e-4)
+
+
+@pytest.mark.parametrize(
+    "why, x_shape, training",
+    [
+        ("sizes the two poolings do not halve exactly", (2, 2, 10, 8), True),
+        ("evaluation", (2, 2, 12, 8), False),
+        ("another dtype than the weights", (2, 2, 12, 8), True),
+    ],
+)
+def test_fused_conv_blocks_fall_back_to_the_layers_bit_for_bit(why, x_shape, training):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=x_shape).astype(np.float32 if "dtype" in why else np.float64)
+    fused, ref = blocks_model(hw=(12, 8)), blocks_model(hw=(12, 8))
+    if x_shape[2] == 10:
+        fused.layers[-1] = c.Linear(5 * 2 * 2, 4, seed=3).astype(np.float64)
+        ref.layers[-1] = c.Linear(5 * 2 * 2, 4, seed=3).astype(np.float64)
+    runner = _Runner(fused)
+    y = runner.forward(x, training=training)
+    assert runner.steps[0]._fused is None, why
+    y_ref = ref.forward(x, training=training)
+    np.testing.assert_array_equal(y, y_ref)
+    dy = rng.normal(size=y.shape)
+    np.testing.assert_array_equal(runner.backward(dy), ref.backward(dy))
+    for k, g in ref.grads.items():
+        np.testing.assert_array_equal(fused.grads[k], g, err_msg=k)
+
+
+def test_only_exact_conv_blocks_are_fused():
+    class MyBN(c.BatchNorm2d):
+        pass
+
+    def kinds(*layers):
+        return [type(s).__name__ for s in _Runner(c.Sequential(*layers)).steps]
+
+    conv = lambda **kw: c.Conv2d(1, 2, 3, padding=1, **kw)  # noqa: E731
+    assert kinds(conv(), c.BatchNorm2d(2), c.ReLU(), c.MaxPool2d(2)) == ["_ConvBlocks"]
+    assert kinds(conv(), MyBN(2), c.ReLU(), c.MaxPool2d(2)) == ["Conv2d", "MyBN", "MaxPool2d", "ReLU"]
+    assert kinds(conv(stride=2), c.BatchNorm2d(2), c.ReLU(), c.MaxPool2d(2)) == ["Conv2d", "BatchNorm2d", "MaxPool2d", "ReLU"]
+    assert kinds(conv(), c.BatchNorm2d(2), c.ReLU(), c.MaxPool2d(3)) == ["Conv2d", "BatchNorm2d", "MaxPool2d", "ReLU"]
+    assert kinds(conv(), c.BatchNorm2d(2), c.ReLU(), c.AvgPool2d(2)) == ["Conv2d", "BatchNorm2d", "ReLU", "AvgPool2d"]
+
+
+def test_fused_conv_blocks_check_the_input_and_the_upstream_gradient(mnist_small):
+    (x, _), _ = mnist_small
+    model = c.Sequential(c.Conv2d(1, 2, 3, padding=1, seed=0), c.BatchNorm2d(2), c.ReLU(), c.MaxPool2d(2))
+    runner = _Runner(model)
+    bad = x[:4].copy()
+    bad[1, 0, 3, 3] = np.nan
+    with pytest.raises(c.NonFiniteError, match="Conv2d.forward: x must be finite"):
+        runner.forward(bad, training=True)
+    y = runner.forward(x[:4], training=True)
+    with pytest.raises(ValueError, match=r"MaxPool2d.backward: .*dy.*\(4, 2, 14, 14\)"):
+        runner.backward(np.ones((4, 2, 14, 13), dtype=np.float32))
+    y = runner.forward(x[:4], training=True)
+    dy = np.ones_like(y)
+    dy[0, 0, 0, 0] = np.inf
+    with pytest.raises(c.NonFiniteError, match="MaxPool2d.backward: dy must be finite"):
+        runner.backward(dy)
+
+
+def test_fused_conv_blocks_pass_a_gradient_check():
+    # the fused block's own gradients against finite differences, float64, a random upstream gradient
+    model = blocks_model(hw=(8, 4))
+    runner = _Runner(model)
+
+    class Fused(c.Layer):  # the runner as a layer, so that gradcheck can drive it
+        def forward(self, x, training=True):
+            return runner.forward(x, training=True)
+
+        def backward(self, dy):
+            return runner.backward(dy)
+
+    x = np.random.default_rng(4).normal(size=(2, 2, 8, 4))
+    result = gradcheck(Fused(), x)
+    assert result.passed(), result
 
 
 # ---------------------------------------------------------------------------
