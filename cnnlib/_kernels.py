@@ -547,12 +547,13 @@ def _pool_order(r: int, f: int) -> tuple[int, int]:
     return r % 2, r // 2
 
 
-def im2col_phases_from_image(xc: np.ndarray, kh: int, kw: int, t: int, l: int, f: int) -> np.ndarray:
+def im2col_phases_from_image(xc: np.ndarray, kh: int, kw: int, t: int, l: int, f: int, out: np.ndarray | None = None) -> np.ndarray:
     """Columns of a stride-1 "same" convolution of ``xc`` (C, N, H, W), output positions in pooling-phase order.
 
     Rows are (c, i, j) as in :func:`im2col`; columns are ordered
     (p_h, p_w, q_h, q_w, n, h, w) for output pixel (f*h + 2*q_h + p_h, f*w + 2*q_w + p_w),
-    g = f // 2 values of q: shape (C*kh*kw, 4 * g*g * N*(H//f)*(W//f)). One strided copy.
+    g = f // 2 values of q: shape (C*kh*kw, 4 * g*g * N*(H//f)*(W//f)). One strided copy,
+    into ``out`` if given.
     """
     C, N, H, W = xc.shape
     g, Hf, Wf = f // 2, H // f, W // f
@@ -564,7 +565,10 @@ def im2col_phases_from_image(xc: np.ndarray, kh: int, kw: int, t: int, l: int, f
         xp, shape=(C, kh, kw, 2, 2, g, g, N, Hf, Wf),
         strides=(sC, sH, sW, sH, sW, 2 * sH, 2 * sW, sN, f * sH, f * sW), writeable=False,
     )
-    return windows.reshape(C * kh * kw, -1)
+    if out is None:
+        return windows.reshape(C * kh * kw, -1)
+    np.copyto(out.reshape(windows.shape), windows)
+    return out
 
 
 def col2im_phases_to_image(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: int, kw: int, t: int, l: int, f: int) -> np.ndarray:
@@ -604,17 +608,20 @@ def _clear_shifted_border(d: np.ndarray, N: int, Hf: int, Wf: int, sh: int, sw: 
         d4[..., : min(-sw, Wf)] = 0.0
 
 
-def im2col_phases(P: np.ndarray, f: int, N: int, H: int, W: int, kh: int, kw: int, t: int, l: int) -> np.ndarray:
+def im2col_phases(
+    P: np.ndarray, f: int, N: int, H: int, W: int, kh: int, kw: int, t: int, l: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """:func:`im2col_phases_from_image` for an input already split into phases, ``P`` (C, f*f, N*(H//f)*(W//f)).
 
     Each (output phase, kernel offset) pair reads one input phase shifted by whole
     pixels: a single long copy per channel, whose entries that fell outside the
-    image are then cleared (as in :func:`im2col_same`).
+    image are then cleared (as in :func:`im2col_same`). Writes into ``out`` if given.
     """
     C = P.shape[0]
     g, Hf, Wf = f // 2, H // f, W // f
     L = N * Hf * Wf
-    cols = np.empty((C, kh, kw, 2, 2, g, g, L), dtype=P.dtype)
+    shape = (C, kh, kw, 2, 2, g, g, L)
+    cols = np.empty(shape, dtype=P.dtype) if out is None else out.reshape(shape)
     for rh, i, ah, sh in _phase_offsets(f, kh, t):
         ph, qh = _pool_order(rh, f)
         for rw, j, aw, sw in _phase_offsets(f, kw, l):
@@ -678,8 +685,9 @@ def bn_relu_pool_forward(
 
     ``z`` is (O, 4, M): for each channel, the four entries of every window as four
     blocks, without the convolution's bias (batch norm subtracts it again). It is
-    centred in place. Returns the pooled output (O, M), what
-    :func:`bn_relu_pool_backward` needs, and the batch mean (of ``z``) and biased variance.
+    centred in place, and :func:`bn_relu_pool_backward` later overwrites it with
+    its gradient. Returns the pooled output (O, M), what the backward pass needs,
+    and the batch mean (of ``z``) and biased variance.
     """
     O = z.shape[0]
     zc = z.reshape(O, -1)
@@ -692,35 +700,43 @@ def bn_relu_pool_forward(
     sign = np.sign(scale)
     # max-pool commutes with an increasing map: pool sign * (z - mean), then scale the winners
     v = z if (sign > 0).all() else z * sign[:, None, None]
-    pooled, winner = max_of_four(v[:, 0], v[:, 1], v[:, 2], v[:, 3])
+    pooled = np.maximum(v[:, 0], v[:, 1])
+    np.maximum(pooled, np.maximum(v[:, 2], v[:, 3]), out=pooled)
     y = np.multiply(pooled, np.abs(scale)[:, None])
     y += beta[:, None]
     mask = y > 0
     np.maximum(y, y.dtype.type(0), out=y)
-    return y, (z, pooled, winner, mask, inv_std, scale, sign), mean, var
+    return y, (z, v, pooled, mask, inv_std, scale, sign), mean, var
 
 
 def bn_relu_pool_backward(dy: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of :func:`bn_relu_pool_forward`: dz (O, 4, M), dgamma, dbeta."""
-    zc, pooled, winner, mask, inv_std, scale, sign = cache
-    O = zc.shape[0]
+    """Gradients of :func:`bn_relu_pool_forward`: dz (O, 4, M), written over the cached ``z``, dgamma, dbeta."""
+    zc, v, pooled, mask, inv_std, scale, sign = cache
     m = zc[0].size
     g = np.multiply(dy, mask)  # through the ReLU
     dbeta = g @ np.ones(g.shape[1], dtype=g.dtype)
-    x_win = pooled * sign[:, None]  # the centred value of each window's winner
-    if (sign == 0).any():  # gamma = 0: every entry ties, the first one wins
+    x_win = pooled if v is zc else pooled * sign[:, None]  # the centred value of each window's winner
+    if v is not zc and (sign == 0).any():  # gamma = 0: every entry ties, the first one wins
         x_win[sign == 0] = zc[sign == 0, 0]
     dgamma = (_vecdot(g, x_win) if _vecdot is not None else np.einsum("cm,cm->c", g, x_win)) * inv_std
     # dz = scale * (scatter(g) - mean(dy) - xhat * mean(dy * xhat)), means over all m values
     c1 = (scale * inv_std * (dgamma / m)).astype(zc.dtype)
     c0 = (-scale * (dbeta / m)).astype(zc.dtype)
-    dz = np.multiply(zc, -c1[:, None, None])
-    dz += c0[:, None, None]
+    # each window's gradient goes to its first maximum (row-major), found again by comparing with the output
+    wins = [np.equal(v[:, 0], pooled)]
+    taken = wins[0].copy()
+    for k in (1, 2):
+        w = np.equal(v[:, k], pooled)
+        np.greater(w, taken, out=w)  # w and not taken: ties go to the first maximum only
+        taken |= w
+        wins.append(w)
+    wins.append(np.logical_not(taken, out=taken))
     g *= scale[:, None]
-    is_k = np.empty(winner.shape, dtype=bool)
+    dz = zc  # the centred input is not needed any more: its memory takes the gradient
+    dz *= -c1[:, None, None]
+    dz += c0[:, None, None]
     part = np.empty_like(g)
     for k in range(4):
-        np.equal(winner, k, out=is_k)
-        np.multiply(g, is_k, out=part)
+        np.multiply(g, wins[k], out=part)
         dz[:, k] += part
     return dz, dgamma, dbeta

@@ -134,6 +134,14 @@ class _ConvBlocks:
         # layer by layer, with the runner's ReLU/max-pool swap (bit-for-bit the layers' numbers)
         self.layer_steps = [layer for conv, bn, relu, pool in blocks for layer in (conv, bn, pool, relu)]
         self._fused: list[tuple] | None = None
+        self._work: dict[str, np.ndarray] = {}
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """A work array kept from one step to the next: fresh megabytes every step cost page faults."""
+        buf = self._work.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._work[name] = np.empty(shape, dtype=dtype)
+        return buf
 
     @staticmethod
     def block_at(layers: list[Layer], i: int) -> tuple[Any, BatchNorm2d, ReLU, MaxPool2d] | None:
@@ -184,11 +192,13 @@ class _ConvBlocks:
         for k, ((conv, bn, _, _), (t, l)) in enumerate(zip(self.blocks, pads)):
             w = conv.params["W"]
             O, C, kh, kw = w.shape
+            cols = self._buffer(f"cols{k}", (C * kh * kw, N * H * W), w.dtype)
             if k == 0:  # the images, (N, C, H, W)
-                cols = K.im2col_phases_from_image(x.transpose(1, 0, 2, 3), kh, kw, t, l, f)
+                K.im2col_phases_from_image(x.transpose(1, 0, 2, 3), kh, kw, t, l, f, out=cols)
             else:  # the previous block's output, already in f x f phases
-                cols = K.im2col_phases(h.reshape(C, f * f, -1), f, N, H, W, kh, kw, t, l)
-            z = w.reshape(O, C * kh * kw) @ cols  # (O, 4 * M), without the bias: batch norm removes it
+                K.im2col_phases(h.reshape(C, f * f, -1), f, N, H, W, kh, kw, t, l, out=cols)
+            z = np.matmul(w.reshape(O, C * kh * kw), cols, out=self._buffer(f"z{k}", (O, N * H * W), w.dtype))
+            # z: (O, 4 * M), without the bias: batch norm removes it
             h, cache, mean, var = K.bn_relu_pool_forward(z.reshape(O, 4, -1), bn.params["gamma"], bn.params["beta"], bn.eps)
             bn.update_running_stats(mean + conv.params["b"], var, z.shape[1])
             caches.append((cols, cache, (C, H, W), (t, l), f))
@@ -218,7 +228,7 @@ class _ConvBlocks:
             conv.grads = {"W": K.matmul_long_inner(cols, dz.T).T.reshape(w.shape), "b": dz @ np.ones(dz.shape[1], dtype=dz.dtype)}
             if k == 0 and not conv.needs_input_grad:
                 return None
-            dcols = w.reshape(O, C * kh * kw).T @ dz
+            dcols = np.matmul(w.reshape(O, C * kh * kw).T, dz, out=cols)  # the columns are not needed any more
             if k > 0:
                 d = K.col2im_phases(dcols, C, f, N, H, W, kh, kw, t, l).reshape(C, -1)  # the previous block's output layout
             else:
