@@ -589,23 +589,33 @@ def col2im_phases_to_image(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: i
 
 
 def _shift_region(N: int, Hf: int, Wf: int, sh: int, sw: int) -> tuple[int, int, int]:
+    """The flat offset of a shift by (sh, sw) pixels in a batch of (Hf, Wf) images, and the range
+    [lo, hi) of positions whose shifted position is inside the batch (the others lie in the border)."""
     off = sh * Wf + sw
     L = N * Hf * Wf
     lo, hi = max(0, -off), min(L, L - off)
     return off, lo, max(hi, lo)
 
 
-def _clear_shifted_border(d: np.ndarray, N: int, Hf: int, Wf: int, sh: int, sw: int) -> None:
-    """Zero the entries of ``d`` (C, N*Hf*Wf) whose pixel (h + sh, w + sw) lies outside the image."""
-    d4 = d.reshape(d.shape[0], N, Hf, Wf)
-    if sh > 0:
-        d4[:, :, max(Hf - sh, 0) :] = 0.0
-    elif sh < 0:
-        d4[:, :, : min(-sh, Hf)] = 0.0
-    if sw > 0:
-        d4[..., max(Wf - sw, 0) :] = 0.0
-    elif sw < 0:
-        d4[..., : min(-sw, Wf)] = 0.0
+def clear_phase_border(cols: np.ndarray, f: int, N: int, Hf: int, Wf: int, kh: int, kw: int, t: int, l: int) -> None:
+    """Zero the entries of phase columns (C*kh*kw, ...) whose input pixel lies in the padding.
+
+    For output phase r and kernel offset i the input is shifted by s rows
+    (:func:`_phase_offsets`): rows h < -s or h >= Hf - s read the border. One
+    assignment per (r, i) pair and per (r, j) pair whose shift is not 0.
+    """
+    g = f // 2
+    d = cols.reshape(-1, kh, kw, 2, 2, g, g, N, Hf, Wf)
+    for r, i, _, sh in _phase_offsets(f, kh, t):
+        p, q = _pool_order(r, f)
+        if sh:
+            rows = slice(max(Hf - sh, 0), None) if sh > 0 else slice(0, min(-sh, Hf))
+            d[:, i, :, p, :, q, :, :, rows, :] = 0.0
+    for r, j, _, sw in _phase_offsets(f, kw, l):
+        p, q = _pool_order(r, f)
+        if sw:
+            columns = slice(max(Wf - sw, 0), None) if sw > 0 else slice(0, min(-sw, Wf))
+            d[:, :, j, :, p, :, q, :, :, columns] = 0.0
 
 
 def im2col_phases(
@@ -614,8 +624,9 @@ def im2col_phases(
     """:func:`im2col_phases_from_image` for an input already split into phases, ``P`` (C, f*f, N*(H//f)*(W//f)).
 
     Each (output phase, kernel offset) pair reads one input phase shifted by whole
-    pixels: a single long copy per channel, whose entries that fell outside the
-    image are then cleared (as in :func:`im2col_same`). Writes into ``out`` if given.
+    pixels: a single long copy per channel. The entries whose shifted pixel lies
+    outside its image (in the row above, or the next image) are then cleared, as
+    in :func:`im2col_same`. Writes into ``out`` if given.
     """
     C = P.shape[0]
     g, Hf, Wf = f // 2, H // f, W // f
@@ -626,12 +637,10 @@ def im2col_phases(
         ph, qh = _pool_order(rh, f)
         for rw, j, aw, sw in _phase_offsets(f, kw, l):
             pw, qw = _pool_order(rw, f)
-            dst, src = cols[:, i, j, ph, pw, qh, qw], P[:, ah * f + aw]
             off, lo, hi = _shift_region(N, Hf, Wf, sh, sw)
-            dst[:, lo:hi] = src[:, lo + off : hi + off]
-            dst[:, :lo] = 0.0
-            dst[:, hi:] = 0.0
-            _clear_shifted_border(dst, N, Hf, Wf, sh, sw)
+            # entries outside [lo, hi) read beyond the batch: clear_phase_border zeroes them
+            cols[:, i, j, ph, pw, qh, qw, lo:hi] = P[:, ah * f + aw, lo + off : hi + off]
+    clear_phase_border(cols, f, N, Hf, Wf, kh, kw, t, l)
     return cols.reshape(C * kh * kw, -1)
 
 
@@ -639,18 +648,15 @@ def col2im_phases(dcols: np.ndarray, C: int, f: int, N: int, H: int, W: int, kh:
     """Adjoint of :func:`im2col_phases`: columns -> gradient in phases (C, f*f, N*(H//f)*(W//f)). Overwrites ``dcols``."""
     g, Hf, Wf = f // 2, H // f, W // f
     L = N * Hf * Wf
+    clear_phase_border(dcols, f, N, Hf, Wf, kh, kw, t, l)  # what came from the padding goes nowhere
     d = dcols.reshape(C, kh, kw, 2, 2, g, g, L)
     dP = np.zeros((C, f * f, L), dtype=dcols.dtype)
     for rh, i, ah, sh in _phase_offsets(f, kh, t):
         ph, qh = _pool_order(rh, f)
         for rw, j, aw, sw in _phase_offsets(f, kw, l):
             pw, qw = _pool_order(rw, f)
-            src = d[:, i, j, ph, pw, qh, qw]
             off, lo, hi = _shift_region(N, Hf, Wf, sh, sw)
-            if lo >= hi:
-                continue
-            _clear_shifted_border(src, N, Hf, Wf, sh, sw)
-            dP[:, ah * f + aw, lo + off : hi + off] += src[:, lo:hi]
+            dP[:, ah * f + aw, lo + off : hi + off] += d[:, i, j, ph, pw, qh, qw, lo:hi]
     return dP
 
 
