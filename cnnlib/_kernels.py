@@ -519,19 +519,9 @@ def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 #
 # A chain of B blocks starts with phase factor f = 2**B: the first block pools
 # away one factor 2 and hands the next block its output already split into
-# f/2 x f/2 phases, which is the layout that block's convolution reads.
-
-
-def to_phases(x: np.ndarray, f: int) -> np.ndarray:
-    """(C, N, H, W) -> (C, f*f, N*(H//f)*(W//f)): ``P[c, a*f + b, (n, h, w)] = x[c, n, f*h + a, f*w + b]``."""
-    C, N, H, W = x.shape
-    return x.reshape(C, N, H // f, f, W // f, f).transpose(0, 3, 5, 1, 2, 4).reshape(C, f * f, -1)
-
-
-def from_phases(p: np.ndarray, f: int, shape_cnhw: tuple[int, ...]) -> np.ndarray:
-    """Inverse of :func:`to_phases`: (C, f*f, N*Hf*Wf) -> (C, N, H, W), a copy."""
-    C, N, H, W = shape_cnhw
-    return p.reshape(C, f, f, N, H // f, W // f).transpose(0, 3, 4, 1, 5, 2).reshape(C, N, H, W)
+# f/2 x f/2 phases, which is the layout that block's convolution reads. Within a
+# phase the batch is the last axis, (h, w, n): a shift by whole pixels is then
+# one flat offset, and the first block's columns are copied in runs of N values.
 
 
 def _phase_offsets(f: int, k: int, pad: int) -> list[tuple[int, int, int, int]]:
@@ -547,51 +537,57 @@ def _pool_order(r: int, f: int) -> tuple[int, int]:
     return r % 2, r // 2
 
 
-def im2col_phases_from_image(xc: np.ndarray, kh: int, kw: int, t: int, l: int, f: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Columns of a stride-1 "same" convolution of ``xc`` (C, N, H, W), output positions in pooling-phase order.
+def _padded_batch_last(x: np.ndarray, kh: int, kw: int, t: int, l: int) -> np.ndarray:
+    """(N, C, H, W) -> zero-padded (C, H + kh - 1, W + kw - 1, N): the batch as the last axis."""
+    N, C, H, W = x.shape
+    xp = np.zeros((C, H + kh - 1, W + kw - 1, N), dtype=x.dtype)
+    xp[:, t : t + H, l : l + W, :] = x.transpose(1, 2, 3, 0)
+    return xp
+
+
+def _phase_windows(xp: np.ndarray, kh: int, kw: int, f: int, Hf: int, Wf: int, writeable: bool = False) -> np.ndarray:
+    """View of padded (C, Hp, Wp, N) as (C, kh, kw, p_h, p_w, q_h, q_w, Hf, Wf, N): the pixel under kernel
+    offset (i, j) of output pixel (f*h + 2*q_h + p_h, f*w + 2*q_w + p_w) of image n."""
+    g = f // 2
+    sC, sH, sW, sN = xp.strides
+    return as_strided(
+        xp, shape=(xp.shape[0], kh, kw, 2, 2, g, g, Hf, Wf, xp.shape[3]),
+        strides=(sC, sH, sW, sH, sW, 2 * sH, 2 * sW, f * sH, f * sW, sN), writeable=writeable,
+    )
+
+
+def im2col_phases_from_image(x: np.ndarray, kh: int, kw: int, t: int, l: int, f: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Columns of a stride-1 "same" convolution of ``x`` (N, C, H, W), output positions in pooling-phase order.
 
     Rows are (c, i, j) as in :func:`im2col`; columns are ordered
-    (p_h, p_w, q_h, q_w, n, h, w) for output pixel (f*h + 2*q_h + p_h, f*w + 2*q_w + p_w),
-    g = f // 2 values of q: shape (C*kh*kw, 4 * g*g * N*(H//f)*(W//f)). One strided copy,
-    into ``out`` if given.
+    (p_h, p_w, q_h, q_w, h, w, n) for output pixel (f*h + 2*q_h + p_h, f*w + 2*q_w + p_w)
+    of image n, g = f // 2 values of q: shape (C*kh*kw, 4 * g*g * (H//f)*(W//f)*N).
+    One strided copy, into ``out`` if given.
     """
-    C, N, H, W = xc.shape
-    g, Hf, Wf = f // 2, H // f, W // f
-    xp = pad_last2(xc, ((t, kh - 1 - t), (l, kw - 1 - l)), "zeros")
-    if xp is xc:
-        xp = np.ascontiguousarray(xc)
-    sC, sN, sH, sW = xp.strides
-    windows = as_strided(
-        xp, shape=(C, kh, kw, 2, 2, g, g, N, Hf, Wf),
-        strides=(sC, sH, sW, sH, sW, 2 * sH, 2 * sW, sN, f * sH, f * sW), writeable=False,
-    )
+    N, C, H, W = x.shape
+    windows = _phase_windows(_padded_batch_last(x, kh, kw, t, l), kh, kw, f, H // f, W // f)
     if out is None:
         return windows.reshape(C * kh * kw, -1)
     np.copyto(out.reshape(windows.shape), windows)
     return out
 
 
-def col2im_phases_to_image(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: int, kw: int, t: int, l: int, f: int) -> np.ndarray:
-    """Adjoint of :func:`im2col_phases_from_image`: columns -> gradient (C, N, H, W)."""
-    C, N, H, W = shape_cnhw
-    g, Hf, Wf = f // 2, H // f, W // f
-    dxp = np.zeros((C, N, H + kh - 1, W + kw - 1), dtype=dcols.dtype)
-    sC, sN, sH, sW = dxp.strides
-    d = dcols.reshape(C, kh, kw, 2, 2, g, g, N, Hf, Wf)
+def col2im_phases_to_image(dcols: np.ndarray, x_shape: tuple[int, ...], kh: int, kw: int, t: int, l: int, f: int) -> np.ndarray:
+    """Adjoint of :func:`im2col_phases_from_image`: columns -> gradient (N, C, H, W) (a view)."""
+    N, C, H, W = x_shape
+    dxp = np.zeros((C, H + kh - 1, W + kw - 1, N), dtype=dcols.dtype)
+    target = _phase_windows(dxp, kh, kw, f, H // f, W // f, writeable=True)
+    d = dcols.reshape(target.shape)
     for i in range(kh):  # for one kernel offset the windows' pixels are all different: one add each
         for j in range(kw):
-            target = as_strided(
-                dxp[:, :, i:, j:], shape=(C, 2, 2, g, g, N, Hf, Wf),
-                strides=(sC, sH, sW, 2 * sH, 2 * sW, sN, f * sH, f * sW),
-            )
-            target += d[:, i, j]
-    return dxp[:, :, t : t + H, l : l + W]
+            target[:, i, j] += d[:, i, j]
+    return dxp[:, t : t + H, l : l + W, :].transpose(3, 0, 1, 2)
 
 
 def _shift_region(N: int, Hf: int, Wf: int, sh: int, sw: int) -> tuple[int, int, int]:
-    """The flat offset of a shift by (sh, sw) pixels in a batch of (Hf, Wf) images, and the range
-    [lo, hi) of positions whose shifted position is inside the batch (the others lie in the border)."""
-    off = sh * Wf + sw
+    """The flat offset of a shift by (sh, sw) pixels in (Hf, Wf, N) images, and the range
+    [lo, hi) of positions whose shifted position is inside the array (the others lie in the border)."""
+    off = (sh * Wf + sw) * N
     L = N * Hf * Wf
     lo, hi = max(0, -off), min(L, L - off)
     return off, lo, max(hi, lo)
@@ -605,23 +601,23 @@ def clear_phase_border(cols: np.ndarray, f: int, N: int, Hf: int, Wf: int, kh: i
     assignment per (r, i) pair and per (r, j) pair whose shift is not 0.
     """
     g = f // 2
-    d = cols.reshape(-1, kh, kw, 2, 2, g, g, N, Hf, Wf)
+    d = cols.reshape(-1, kh, kw, 2, 2, g, g, Hf, Wf, N)
     for r, i, _, sh in _phase_offsets(f, kh, t):
         p, q = _pool_order(r, f)
         if sh:
             rows = slice(max(Hf - sh, 0), None) if sh > 0 else slice(0, min(-sh, Hf))
-            d[:, i, :, p, :, q, :, :, rows, :] = 0.0
+            d[:, i, :, p, :, q, :, rows] = 0.0
     for r, j, _, sw in _phase_offsets(f, kw, l):
         p, q = _pool_order(r, f)
         if sw:
             columns = slice(max(Wf - sw, 0), None) if sw > 0 else slice(0, min(-sw, Wf))
-            d[:, :, j, :, p, :, q, :, :, columns] = 0.0
+            d[:, :, j, :, p, :, q, :, columns] = 0.0
 
 
 def im2col_phases(
     P: np.ndarray, f: int, N: int, H: int, W: int, kh: int, kw: int, t: int, l: int, out: np.ndarray | None = None
 ) -> np.ndarray:
-    """:func:`im2col_phases_from_image` for an input already split into phases, ``P`` (C, f*f, N*(H//f)*(W//f)).
+    """:func:`im2col_phases_from_image` for an input already split into phases, ``P`` (C, f*f, (H//f)*(W//f)*N).
 
     Each (output phase, kernel offset) pair reads one input phase shifted by whole
     pixels: a single long copy per channel. The entries whose shifted pixel lies
@@ -645,7 +641,7 @@ def im2col_phases(
 
 
 def col2im_phases(dcols: np.ndarray, C: int, f: int, N: int, H: int, W: int, kh: int, kw: int, t: int, l: int) -> np.ndarray:
-    """Adjoint of :func:`im2col_phases`: columns -> gradient in phases (C, f*f, N*(H//f)*(W//f)). Overwrites ``dcols``."""
+    """Adjoint of :func:`im2col_phases`: columns -> gradient in phases (C, f*f, (H//f)*(W//f)*N). Overwrites ``dcols``."""
     g, Hf, Wf = f // 2, H // f, W // f
     L = N * Hf * Wf
     clear_phase_border(dcols, f, N, Hf, Wf, kh, kw, t, l)  # what came from the padding goes nowhere

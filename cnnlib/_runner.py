@@ -194,7 +194,7 @@ class _ConvBlocks:
             O, C, kh, kw = w.shape
             cols = self._buffer(f"cols{k}", (C * kh * kw, N * H * W), w.dtype)
             if k == 0:  # the images, (N, C, H, W)
-                K.im2col_phases_from_image(x.transpose(1, 0, 2, 3), kh, kw, t, l, f, out=cols)
+                K.im2col_phases_from_image(x, kh, kw, t, l, f, out=cols)
             else:  # the previous block's output, already in f x f phases
                 K.im2col_phases(h.reshape(C, f * f, -1), f, N, H, W, kh, kw, t, l, out=cols)
             z = np.matmul(w.reshape(O, C * kh * kw), cols, out=self._buffer(f"z{k}", (O, N * H * W), w.dtype))
@@ -205,7 +205,7 @@ class _ConvBlocks:
             H, W, f = H // 2, W // 2, f // 2
         self._fused = caches
         self._out_shape = (N, h.shape[0], H, W)
-        return h.reshape(-1, N, H, W).transpose(1, 0, 2, 3)  # (O, N, H, W) in memory, NCHW view
+        return h.reshape(-1, H, W, N).transpose(3, 0, 1, 2)  # (O, H, W, N) in memory, NCHW view
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         if self._fused is None:
@@ -216,7 +216,7 @@ class _ConvBlocks:
         dy = V.upstream_gradient(dy, self._out_shape, "MaxPool2d.backward", check=False)
         V.check_finite_layer_input(dy, "dy", "MaxPool2d.backward")
         N, O = self._out_shape[:2]
-        d = dy.astype(self.blocks[-1][0].params["W"].dtype, copy=False).transpose(1, 0, 2, 3).reshape(O, -1)
+        d = dy.astype(self.blocks[-1][0].params["W"].dtype, copy=False).transpose(1, 2, 3, 0).reshape(O, -1)
         for k in range(len(self.blocks) - 1, -1, -1):
             conv, bn, _, _ = self.blocks[k]
             cols, cache, (C, H, W), (t, l), f = caches[k]
@@ -232,6 +232,5 @@ class _ConvBlocks:
             if k > 0:
                 d = K.col2im_phases(dcols, C, f, N, H, W, kh, kw, t, l).reshape(C, -1)  # the previous block's output layout
             else:
-                dx = K.col2im_phases_to_image(dcols, (C, N, H, W), kh, kw, t, l, f)
-                return dx.transpose(1, 0, 2, 3)
+                return K.col2im_phases_to_image(dcols, (N, C, H, W), kh, kw, t, l, f)
         raise AssertionError("unreachable")
