@@ -699,16 +699,26 @@ def bn_relu_pool_forward(
     var = _vecdot(zc, zc) / m if _vecdot is not None else np.einsum("cm,cm->c", zc, zc) / m
     inv_std = (1.0 / np.sqrt(var + eps)).astype(z.dtype)
     scale = gamma * inv_std
+    y, v, pooled, mask, sign = pool_scale_relu(z, scale, beta)
+    return y, (z, v, pooled, mask, inv_std, scale, sign), mean, var
+
+
+def pool_scale_relu(z: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``relu(max-pool(scale * z + shift))`` per channel of ``z`` (O, 4, M) in pooling-phase order, pooling first.
+
+    Max-pooling commutes with an increasing map, so the block pools ``sign(scale) * z``
+    and scales only the winners. Returns y (O, M) and, for the backward pass, the
+    pooled array, the values pooled, the ReLU's mask and sign(scale).
+    """
     sign = np.sign(scale)
-    # max-pool commutes with an increasing map: pool sign * (z - mean), then scale the winners
     v = z if (sign > 0).all() else z * sign[:, None, None]
     pooled = np.maximum(v[:, 0], v[:, 1])
     np.maximum(pooled, np.maximum(v[:, 2], v[:, 3]), out=pooled)
     y = np.multiply(pooled, np.abs(scale)[:, None])
-    y += beta[:, None]
+    y += shift[:, None]
     mask = y > 0
     np.maximum(y, y.dtype.type(0), out=y)
-    return y, (z, v, pooled, mask, inv_std, scale, sign), mean, var
+    return y, v, pooled, mask, sign
 
 
 def bn_relu_pool_backward(dy: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -43,10 +43,11 @@ class _Runner:
     runs through its own ``forward`` and ``backward``, with every check.
     """
 
-    def __init__(self, model: Layer) -> None:
+    def __init__(self, model: Layer, inference: bool = False) -> None:
+        """``inference=True``: a runner for :func:`evaluate` and :func:`predict`, which never call ``backward``."""
         V.each_layer_once(model)
         self.model = model
-        self.steps = self._plan(model)
+        self.steps = self._plan(model, inference)
 
     @staticmethod
     def _layers(model: Layer) -> list[Layer] | None:
@@ -60,7 +61,7 @@ class _Runner:
         return layers
 
     @staticmethod
-    def _plan(model: Layer) -> list[Any] | None:
+    def _plan(model: Layer, inference: bool = False) -> list[Any] | None:
         """The steps forward runs, in order (layers and fused blocks), or None to run ``model`` itself."""
         layers = _Runner._layers(model)
         if layers is None:
@@ -73,7 +74,7 @@ class _Runner:
                 blocks.append(_ConvBlocks.block_at(layers, i))
                 i += 4
             if blocks:
-                steps.append(_ConvBlocks(blocks))
+                steps.append(_ConvBlocks(blocks, inference))
                 continue
             pair = layers[i : i + 2]
             if i > 0 and len(pair) == 2 and type(pair[0]) is ReLU and type(pair[1]) is MaxPool2d:
@@ -124,13 +125,16 @@ class _ConvBlocks:
     tests/test_runner.py); one difference is possible, where two values of a
     window differ before batch norm but round to the same number after it: the
     layers send that window's gradient to the first, the fused block to the
-    larger. Anything else runs layer by layer, as the plain runner does: evaluation
-    (``training=False``), sizes that the pooling does not halve exactly, or an input
-    whose dtype differs from the weights'.
+    larger. With ``training=False`` the blocks run fused only for :func:`evaluate`
+    and :func:`predict` (``inference=True``), which never go backward. Anything else
+    runs layer by layer, as the plain runner does: evaluation in a training runner,
+    sizes that the pooling does not halve exactly, or an input whose dtype differs
+    from the weights'.
     """
 
-    def __init__(self, blocks: list[tuple[Any, BatchNorm2d, ReLU, MaxPool2d]]) -> None:
+    def __init__(self, blocks: list[tuple[Any, BatchNorm2d, ReLU, MaxPool2d]], inference: bool = False) -> None:
         self.blocks = blocks
+        self.inference = inference  # for evaluation only: training=False runs fused too, and backward is refused
         # layer by layer, with the runner's ReLU/max-pool swap (bit-for-bit the layers' numbers)
         self.layer_steps = [layer for conv, bn, relu, pool in blocks for layer in (conv, bn, pool, relu)]
         self._fused: list[tuple] | None = None
@@ -158,7 +162,9 @@ class _ConvBlocks:
         """Each block's (top, left) padding if the blocks can run fused on ``x``, else None."""
         first = self.blocks[0][0]
         dtype = first.params["W"].dtype
-        if training is not True or not isinstance(x, np.ndarray) or x.ndim != 4 or x.dtype != dtype:
+        if not (training is True or (training is False and self.inference)):
+            return None
+        if not isinstance(x, np.ndarray) or x.ndim != 4 or x.dtype != dtype:
             return None
         N, C, H, W = x.shape
         f = 2 ** len(self.blocks)
@@ -199,15 +205,23 @@ class _ConvBlocks:
                 K.im2col_phases(h.reshape(C, f * f, -1), f, N, H, W, kh, kw, t, l, out=cols)
             z = np.matmul(w.reshape(O, C * kh * kw), cols, out=self._buffer(f"z{k}", (O, N * H * W), w.dtype))
             # z: (O, 4 * M), without the bias: batch norm removes it
+            if not training:  # batch norm with the running statistics is a fixed affine map
+                scale = (bn.params["gamma"] / np.sqrt(bn.running_var + bn.eps)).astype(w.dtype)
+                shift = bn.params["beta"] + (conv.params["b"] - bn.running_mean) * scale
+                h = K.pool_scale_relu(z.reshape(O, 4, -1), scale, shift)[0]
+                H, W, f = H // 2, W // 2, f // 2
+                continue
             h, cache, mean, var = K.bn_relu_pool_forward(z.reshape(O, 4, -1), bn.params["gamma"], bn.params["beta"], bn.eps)
             bn.update_running_stats(mean + conv.params["b"], var, z.shape[1])
             caches.append((cols, cache, (C, H, W), (t, l), f))
             H, W, f = H // 2, W // 2, f // 2
-        self._fused = caches
+        self._fused = caches if training else None
         self._out_shape = (N, h.shape[0], H, W)
         return h.reshape(-1, H, W, N).transpose(3, 0, 1, 2)  # (O, H, W, N) in memory, NCHW view
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        if self.inference:
+            raise RuntimeError("_ConvBlocks.backward: this runner was built for evaluation (inference=True), not training")
         if self._fused is None:
             for layer in self.layer_steps[::-1]:
                 dy = layer.backward(dy)

@@ -492,7 +492,7 @@ def _progress_bar(total: int, desc: str, enabled: bool):
 
 
 def _logits(model: Layer, x: np.ndarray, batch_size: int) -> Iterator[tuple[slice, np.ndarray]]:
-    runner = _Runner(model)
+    runner = _Runner(model, inference=True)
     for sl in (_batches(len(x), batch_size) if len(x) else [slice(0, 0)]):  # an empty x still gives the output's shape
         yield sl, runner.forward(x[sl], training=False)
 

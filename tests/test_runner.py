@@ -275,6 +275,23 @@ def test_fused_conv_blocks_fall_back_to_the_layers_bit_for_bit(why, x_shape, tra
         np.testing.assert_array_equal(fused.grads[k], g, err_msg=k)
 
 
+@pytest.mark.parametrize("gammas", [(), [(0, 0, -0.7), (1, 1, -1.3)], [(0, 1, 0.0), (1, 0, 0.0)]], ids=["plain", "negative", "zero"])
+def test_evaluate_and_predict_run_the_blocks_fused_with_the_running_statistics(gammas):
+    rng = np.random.default_rng(5)
+    model = blocks_model(gammas=gammas)
+    for layer in (model[1], model[4][1]):  # running statistics unlike the batch's, and a conv bias that matters
+        layer.buffers["running_mean"] = rng.normal(size=layer.num_features)
+        layer.buffers["running_var"] = rng.uniform(0.5, 2.0, size=layer.num_features)
+    x = rng.normal(size=(5, 2, 12, 8))
+    runner = _Runner(model, inference=True)
+    y = runner.forward(x, training=False)
+    assert runner.steps[0]._work  # the fused path ran (it keeps work arrays)
+    np.testing.assert_allclose(y, model.forward(x, training=False), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(c.predict(model, x, return_probs=True), c.softmax(model.forward(x, training=False), axis=1), rtol=1e-10)
+    with pytest.raises(RuntimeError, match="built for evaluation"):
+        runner.backward(np.ones_like(y))
+
+
 def test_only_exact_conv_blocks_are_fused():
     class MyBN(c.BatchNorm2d):
         pass
