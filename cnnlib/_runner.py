@@ -208,12 +208,14 @@ class _ConvBlocks:
             if not training:  # batch norm with the running statistics is a fixed affine map
                 scale = (bn.params["gamma"] / np.sqrt(bn.running_var + bn.eps)).astype(w.dtype)
                 shift = bn.params["beta"] + (conv.params["b"] - bn.running_mean) * scale
-                h = K.pool_scale_relu(z.reshape(O, 4, -1), scale, shift)[0]
+                h = np.empty((O, z.shape[1] // 4), dtype=w.dtype)
+                for sl in K.channel_chunks(z):
+                    K.pool_scale_relu(z[sl].reshape(-1, 4, h.shape[1]), scale[sl], shift[sl], out=h[sl])
                 H, W, f = H // 2, W // 2, f // 2
                 continue
             h, cache, mean, var = K.bn_relu_pool_forward(z.reshape(O, 4, -1), bn.params["gamma"], bn.params["beta"], bn.eps)
             bn.update_running_stats(mean + conv.params["b"], var, z.shape[1])
-            caches.append((cols, cache, (C, H, W), (t, l), f))
+            caches.append((cols, z, cache, (C, H, W), (t, l), f))
             H, W, f = H // 2, W // 2, f // 2
         self._fused = caches if training else None
         self._out_shape = (N, h.shape[0], H, W)
@@ -233,12 +235,12 @@ class _ConvBlocks:
         d = dy.astype(self.blocks[-1][0].params["W"].dtype, copy=False).transpose(1, 2, 3, 0).reshape(O, -1)
         for k in range(len(self.blocks) - 1, -1, -1):
             conv, bn, _, _ = self.blocks[k]
-            cols, cache, (C, H, W), (t, l), f = caches[k]
+            cols, z, cache, (C, H, W), (t, l), f = caches[k]
             w = conv.params["W"]
             O, _, kh, kw = w.shape
-            dz, dgamma, dbeta = K.bn_relu_pool_backward(d, cache)
+            dgamma, dbeta = K.bn_relu_pool_backward(d, cache)
             bn.grads = {"gamma": dgamma, "beta": dbeta}
-            dz = dz.reshape(O, -1)
+            dz = z  # bn_relu_pool_backward wrote the gradient over z
             conv.grads = {"W": K.matmul_long_inner(cols, dz.T).T.reshape(w.shape), "b": dz @ np.ones(dz.shape[1], dtype=dz.dtype)}
             if k == 0 and not conv.needs_input_grad:
                 return None
