@@ -17,6 +17,7 @@ import pytest
 
 import cnnlib as c
 from cnnlib.gradcheck import gradcheck
+from cnnlib import _kernels as K
 from cnnlib.training import _Runner
 
 
@@ -220,7 +221,9 @@ def assert_same_model(fused: c.Sequential, ref: c.Sequential, rtol: float) -> No
     ids=["plain", "negative-gamma", "zero-gamma", "5x5-wide", "2x2-same"],
 )
 @pytest.mark.parametrize("first_grad", [True, False])
-def test_fused_conv_blocks_equal_the_layers_one_by_one(case, first_grad):
+@pytest.mark.parametrize("chunk", [1 << 20, 1], ids=["one-group", "channel-by-channel"])
+def test_fused_conv_blocks_equal_the_layers_one_by_one(case, first_grad, chunk, monkeypatch):
+    monkeypatch.setattr(K, "CHUNK_BYTES", chunk)  # the kernels' passes go over groups of channels of this many bytes
     rng = np.random.default_rng(0)
     H, W = case.get("hw", (12, 8))
     x = rng.normal(size=(3, case.get("in_channels", 2), H, W))
@@ -276,7 +279,9 @@ def test_fused_conv_blocks_fall_back_to_the_layers_bit_for_bit(why, x_shape, tra
 
 
 @pytest.mark.parametrize("gammas", [(), [(0, 0, -0.7), (1, 1, -1.3)], [(0, 1, 0.0), (1, 0, 0.0)]], ids=["plain", "negative", "zero"])
-def test_evaluate_and_predict_run_the_blocks_fused_with_the_running_statistics(gammas):
+@pytest.mark.parametrize("chunk", [1 << 20, 1], ids=["one-group", "channel-by-channel"])
+def test_evaluate_and_predict_run_the_blocks_fused_with_the_running_statistics(gammas, chunk, monkeypatch):
+    monkeypatch.setattr(K, "CHUNK_BYTES", chunk)
     rng = np.random.default_rng(5)
     model = blocks_model(gammas=gammas)
     for layer in (model[1], model[4][1]):  # running statistics unlike the batch's, and a conv bias that matters
