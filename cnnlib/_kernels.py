@@ -221,7 +221,7 @@ def col2im_same(dcols: np.ndarray, shape_cnhw: tuple[int, ...], kh: int, kw: int
 INNER_BLOCK = 4096
 
 
-def matmul_long_inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def matmul_long_inner(a: np.ndarray, b: np.ndarray, block: int = INNER_BLOCK) -> np.ndarray:
     """``a @ b`` for a small result over a very long inner axis, e.g. (9, 50176) @ (50176, 16).
 
     OpenBLAS is several times slower on such shapes than on the same product cut into
@@ -230,11 +230,11 @@ def matmul_long_inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     for the first convolution's weight gradient at batch 64).
     """
     k = a.shape[1]
-    if k <= 2 * INNER_BLOCK:
+    if k <= 2 * block:
         return a @ b
-    out = a[:, :INNER_BLOCK] @ b[:INNER_BLOCK]
-    for s in range(INNER_BLOCK, k, INNER_BLOCK):
-        out += a[:, s : s + INNER_BLOCK] @ b[s : s + INNER_BLOCK]
+    out = a[:, :block] @ b[:block]
+    for s in range(block, k, block):
+        out += a[:, s : s + block] @ b[s : s + block]
     return out
 
 

@@ -241,7 +241,9 @@ class _ConvBlocks:
             dgamma, dbeta = K.bn_relu_pool_backward(d, cache)
             bn.grads = {"gamma": dgamma, "beta": dbeta}
             dz = z  # bn_relu_pool_backward wrote the gradient over z
-            conv.grads = {"W": K.matmul_long_inner(cols, dz.T).T.reshape(w.shape), "b": dz @ np.ones(dz.shape[1], dtype=dz.dtype)}
+            # blocks of 2048 (not the layers' 4096): measured 0.48 ms instead of 0.9 for (9, 50176) @ (50176, 32)
+            dw = K.matmul_long_inner(cols, dz.T, block=2048).T
+            conv.grads = {"W": dw.reshape(w.shape), "b": dz @ np.ones(dz.shape[1], dtype=dz.dtype)}
             if k == 0 and not conv.needs_input_grad:
                 return None
             dcols = np.matmul(w.reshape(O, C * kh * kw).T, dz, out=cols)  # the columns are not needed any more
