@@ -22,7 +22,12 @@ What is here, and why it is fast:
   special case; overlapping or padded windows take one pass per window offset;
 - batch norm's per-channel sums as BLAS matrix-vector products on a
   channel-first view;
-- ReLU as one maximum and one comparison; log-softmax's stable core.
+- ReLU as one maximum and one comparison; log-softmax's stable core;
+- for the training runner (:mod:`cnnlib._runner`), conv -> batch norm -> ReLU ->
+  2x2 max-pool blocks fused: the convolution's output pixels in pooling-phase
+  order (:func:`im2col_phases`), pooling before normalising
+  (:func:`bn_relu_pool_forward`), and each pass over a group of channels that
+  stays in the L2 cache.
 
 Images are NCHW (``(N, C, H, W)``) at the boundary; inside, convolution works
 channel-first, ``(C, N, H, W)``, so that its outputs are one matrix product away.
@@ -503,7 +508,7 @@ def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------
-# Conv -> batch norm -> ReLU -> 2x2 max-pool blocks, fused (training._Runner)
+# Conv -> batch norm -> ReLU -> 2x2 max-pool blocks, fused (the runner, cnnlib/_runner.py)
 # --------------------------------------------------------------------------
 #
 # The layers one by one write and re-read the convolution's whole output

@@ -236,7 +236,7 @@ class _LayerChecks:
 def inner_layers_trusted() -> Iterator[None]:
     """Within this block, layers skip the NaN/inf check of their inputs and upstream gradients.
 
-    Only the training runner (:mod:`cnnlib.training`) uses it, for the layers
+    Only the training runner (:mod:`cnnlib._runner`) uses it, for the layers
     after the first: they receive numbers that cnnlib computed from checked ones,
     which can only stop being finite through overflow, and the runner checks the
     model's output once instead. A layer used on its own, or in a hand-written
