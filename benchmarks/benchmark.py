@@ -424,6 +424,26 @@ def layer_timings(x: np.ndarray, y: np.ndarray, worker: "TorchWorker | None") ->
         t_total = np.sum(theirs[0], axis=0)
         line += f"{t_total[0]:11.3f}{t_total[1]:11.3f}"
     print(line)
+    # What fit runs instead of the first eight layers: two fused conv -> BN -> ReLU -> pool blocks
+    # (cnnlib/_runner.py). Timed on their own, as a step of the runner, beside PyTorch's same 4 layers.
+    h, start = x, 0
+    for s in runner.steps:
+        out = s.forward(h, training=True)
+        if type(s).__name__ == "_ConvBlocks":
+            dy = rng.normal(size=out.shape).astype(np.float32)
+            t_f = best_of(lambda: s.forward(h, training=True), ARGS.repeats)
+            t_b = best_of(lambda: (s.forward(h, training=True), s.backward(dy)), ARGS.repeats) - t_f
+            n = 4 * len(s.blocks)
+            label = f"fused in fit: layers {start}-{start + n - 1}"
+            line = f"{label:<34}{t_f:9.3f}{t_b:10.3f}"
+            if theirs:
+                t_sum = np.sum(theirs[0][start : start + n], axis=0)
+                line += f"{t_sum[0]:11.3f}{t_sum[1]:11.3f}"
+            print(line)
+            start += n
+        else:
+            start += 1
+        h = out
     line = f"{'training step (fwd, loss, bwd, Adam)':<34}{t_step:19.3f}"
     if theirs:
         line += f"{theirs[1]:22.3f}"

@@ -18,7 +18,8 @@ def test_benchmark_script_runs_on_a_slice():
     out = res.stdout
     assert "threads pinned to 1: OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1, MKL_NUM_THREADS=1" in out
     assert "cpu:" in out and "numpy" in out and "torch: not used" in out
-    for layer in ("(0) Conv2d", "(1) BatchNorm2d", "(3) MaxPool2d", "(9) Linear", "training step (fwd, loss, bwd, Adam)"):
+    for layer in ("(0) Conv2d", "(1) BatchNorm2d", "(3) MaxPool2d", "(9) Linear", "fused in fit: layers 0-7",
+                  "training step (fwd, loss, bwd, Adam)"):
         assert layer in out
     assert "epoch 1 cnnlib" in out and "256 images" in out
 
