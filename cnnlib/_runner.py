@@ -30,8 +30,8 @@ class _Runner:
       its upstream gradient. The layers in between receive numbers that cnnlib
       computed from checked ones, which can only stop being finite through
       overflow, and that reaches the output, which the runner checks once.
-    - ``Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d(2)`` blocks run fused while
-      training (:class:`_ConvBlocks`): the same numbers up to float rounding.
+    - ``Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d(2)`` blocks run fused
+      (:class:`_ConvBlocks`): the same numbers up to float rounding.
     - Elsewhere, a ``ReLU`` directly followed by a ``MaxPool2d`` runs as the pool,
       then the ReLU. ReLU never changes which value of a window is largest, and a
       window with no positive value gives 0 and no gradient either way, so outputs
@@ -111,7 +111,7 @@ class _Runner:
 
 
 class _ConvBlocks:
-    """Consecutive ``Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d(2)`` blocks, run fused while training.
+    """Consecutive ``Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d(2)`` blocks, run fused.
 
     The kernels (:func:`cnnlib._kernels.bn_relu_pool_forward` and the
     ``im2col_phases`` family) store each convolution's output with the four
@@ -132,7 +132,7 @@ class _ConvBlocks:
     from the weights'.
     """
 
-    def __init__(self, blocks: list[tuple[Any, BatchNorm2d, ReLU, MaxPool2d]], inference: bool = False) -> None:
+    def __init__(self, blocks: list[tuple[Conv2d, BatchNorm2d, ReLU, MaxPool2d]], inference: bool = False) -> None:
         self.blocks = blocks
         self.inference = inference  # for evaluation only: training=False runs fused too, and backward is refused
         # layer by layer, with the runner's ReLU/max-pool swap (bit-for-bit the layers' numbers)
@@ -148,7 +148,9 @@ class _ConvBlocks:
         return buf
 
     @staticmethod
-    def block_at(layers: list[Layer], i: int) -> tuple[Any, BatchNorm2d, ReLU, MaxPool2d] | None:
+    def block_at(layers: list[Layer], i: int) -> tuple[Conv2d, BatchNorm2d, ReLU, MaxPool2d] | None:
+        """The block starting at ``layers[i]``, if the four layers there can run fused: a stride-1
+        zero-padded convolution, batch norm of its channels, ReLU, and 2x2 max-pooling without padding."""
         block = layers[i : i + 4]
         if len(block) < 4 or [type(layer) for layer in block] != [Conv2d, BatchNorm2d, ReLU, MaxPool2d]:
             return None
