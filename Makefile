@@ -49,6 +49,11 @@ PYTEST_ARGS ?=
 # are generous for a busy machine (kernel start-up, and a cell: notebook 10 trains for minutes).
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg \
          --nbval-kernel-startup-timeout 180 --nbval-cell-timeout 3600 --durations=10
+# make test runs the tests in JOBS processes (pytest-xdist), two by default, one per core of a 2-core machine;
+# each uses one BLAS thread (tests/conftest.py). A notebook's cells stay together in one process (loadscope).
+# make test JOBS=1 runs everything in this one process.
+JOBS ?= 2
+PARALLEL = $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadscope,)
 # make grade: the notebook(s) to grade, and the grader's options (a score below full is not a make error).
 NB ?=
 GRADE_FLAGS ?= --exit-zero
@@ -143,7 +148,7 @@ grade: setup
 	$(BIN)/python -m cnnlib.grade $(GRADE_FLAGS) "$$@"
 
 test: setup $(BROWSER_STAMP) book-setup
-	$(BIN)/python -m pytest $(NBVAL) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(NBVAL) $(PARALLEL) $(PYTEST_ARGS)
 
 $(UV):
 	$(PYTHON) -m venv build/tools
@@ -164,7 +169,7 @@ test-latest:
 	$(LATEST)/bin/python -m pip install --quiet --upgrade pip setuptools
 	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[browser,book]'
 	$(LATEST)/bin/python tools/lockfile.py drift
-	$(LATEST)/bin/python -m pytest -p no:cacheprovider $(NBVAL) $(PYTEST_ARGS)
+	$(LATEST)/bin/python -m pytest -p no:cacheprovider $(NBVAL) $(PARALLEL) $(PYTEST_ARGS)
 
 train: setup
 	$(BIN)/python -m cnnlib.train
