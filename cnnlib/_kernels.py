@@ -36,7 +36,7 @@ channel-first, ``(C, N, H, W)``, so that its outputs are one matrix product away
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -365,6 +365,30 @@ def max_pool_tiles_forward(x: np.ndarray, kernel: tuple[int, int], out_hw: tuple
     return out, winner
 
 
+def max_of_four(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Elementwise maximum of the windows ``[[a, b], [c, d]]`` and which entry won (0..3).
+
+    Each window is reduced row by row: the top row's maximum and whether ``b > a``,
+    the bottom row's and whether ``d > c``, then whether the bottom maximum beats
+    the top one. Strict comparisons keep the first maximum in row-major order, as
+    PyTorch does.
+    """
+    right_top = np.greater(b, a)
+    out = np.maximum(a, b)  # the top row's maximum
+    right_bottom = np.greater(d, c)
+    bottom_max = np.maximum(c, d)
+    bottom = np.greater(bottom_max, out)
+    np.maximum(out, bottom_max, out=out)
+    # column of the winner: right_bottom where the bottom row won, else right_top
+    # (as bool arithmetic, much faster than np.where)
+    np.bitwise_xor(right_top, right_bottom, out=right_bottom)
+    right_bottom &= bottom
+    right_top ^= right_bottom
+    winner = np.left_shift(bottom.view(np.uint8), 1)  # index = 2 * row + column
+    winner |= right_top.view(np.uint8)
+    return out, winner
+
+
 def max_pool_2x2_tiles(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The 2x2 case of :func:`max_pool_tiles_forward` (the usual one), in fewer passes: :func:`max_of_four`.
 
@@ -561,18 +585,16 @@ def _phase_windows(xp: np.ndarray, kh: int, kw: int, f: int, Hf: int, Wf: int, w
     )
 
 
-def im2col_phases_from_image(x: np.ndarray, kh: int, kw: int, t: int, l: int, f: int, out: np.ndarray | None = None) -> np.ndarray:
+def im2col_phases_from_image(x: np.ndarray, kh: int, kw: int, t: int, l: int, f: int, out: np.ndarray) -> np.ndarray:
     """Columns of a stride-1 "same" convolution of ``x`` (N, C, H, W), output positions in pooling-phase order.
 
     Rows are (c, i, j) as in :func:`im2col`; columns are ordered
     (p_h, p_w, q_h, q_w, h, w, n) for output pixel (f*h + 2*q_h + p_h, f*w + 2*q_w + p_w)
     of image n, g = f // 2 values of q: shape (C*kh*kw, 4 * g*g * (H//f)*(W//f)*N).
-    One strided copy, into ``out`` if given.
+    One strided copy, into ``out`` (returned).
     """
     N, C, H, W = x.shape
     windows = _phase_windows(_padded_batch_last(x, kh, kw, t, l), kh, kw, f, H // f, W // f)
-    if out is None:
-        return windows.reshape(C * kh * kw, -1)
     np.copyto(out.reshape(windows.shape), windows)
     return out
 
@@ -619,21 +641,19 @@ def clear_phase_border(cols: np.ndarray, f: int, N: int, Hf: int, Wf: int, kh: i
             d[:, :, j, :, p, :, q, :, columns] = 0.0
 
 
-def im2col_phases(
-    P: np.ndarray, f: int, N: int, H: int, W: int, kh: int, kw: int, t: int, l: int, out: np.ndarray | None = None
-) -> np.ndarray:
+def im2col_phases(P: np.ndarray, f: int, N: int, H: int, W: int, kh: int, kw: int, t: int, l: int, out: np.ndarray) -> np.ndarray:
     """:func:`im2col_phases_from_image` for an input already split into phases, ``P`` (C, f*f, (H//f)*(W//f)*N).
 
     Each (output phase, kernel offset) pair reads one input phase shifted by whole
     pixels: a single long copy per channel. The entries whose shifted pixel lies
     outside its image (in the row above, or the next image) are then cleared, as
-    in :func:`im2col_same`. Writes into ``out`` if given.
+    in :func:`im2col_same`. Writes into ``out`` (returned).
     """
     C = P.shape[0]
     g, Hf, Wf = f // 2, H // f, W // f
     L = N * Hf * Wf
     shape = (C, kh, kw, 2, 2, g, g, L)
-    cols = np.empty(shape, dtype=P.dtype) if out is None else out.reshape(shape)
+    cols = out.reshape(shape)
     for rh, i, ah, sh in _phase_offsets(f, kh, t):
         ph, qh = _pool_order(rh, f)
         for rw, j, aw, sw in _phase_offsets(f, kw, l):
@@ -642,7 +662,7 @@ def im2col_phases(
             # entries outside [lo, hi) read beyond the batch: clear_phase_border zeroes them
             cols[:, i, j, ph, pw, qh, qw, lo:hi] = P[:, ah * f + aw, lo + off : hi + off]
     clear_phase_border(cols, f, N, Hf, Wf, kh, kw, t, l)
-    return cols.reshape(C * kh * kw, -1)
+    return out
 
 
 def col2im_phases(dcols: np.ndarray, C: int, f: int, N: int, H: int, W: int, kh: int, kw: int, t: int, l: int) -> np.ndarray:
@@ -659,30 +679,6 @@ def col2im_phases(dcols: np.ndarray, C: int, f: int, N: int, H: int, W: int, kh:
             off, lo, hi = _shift_region(N, Hf, Wf, sh, sw)
             dP[:, ah * f + aw, lo + off : hi + off] += d[:, i, j, ph, pw, qh, qw, lo:hi]
     return dP
-
-
-def max_of_four(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Elementwise maximum of the windows ``[[a, b], [c, d]]`` and which entry won (0..3).
-
-    Each window is reduced row by row: the top row's maximum and whether ``b > a``,
-    the bottom row's and whether ``d > c``, then whether the bottom maximum beats
-    the top one. Strict comparisons keep the first maximum in row-major order, as
-    PyTorch does.
-    """
-    right_top = np.greater(b, a)
-    out = np.maximum(a, b)  # the top row's maximum
-    right_bottom = np.greater(d, c)
-    bottom_max = np.maximum(c, d)
-    bottom = np.greater(bottom_max, out)
-    np.maximum(out, bottom_max, out=out)
-    # column of the winner: right_bottom where the bottom row won, else right_top
-    # (as bool arithmetic, much faster than np.where)
-    np.bitwise_xor(right_top, right_bottom, out=right_bottom)
-    right_bottom &= bottom
-    right_top ^= right_bottom
-    winner = np.left_shift(bottom.view(np.uint8), 1)  # index = 2 * row + column
-    winner |= right_top.view(np.uint8)
-    return out, winner
 
 
 CHUNK_BYTES = 1 << 20
@@ -719,64 +715,76 @@ def bn_relu_pool_forward(
     return y, caches, mean, var
 
 
-def _bn_relu_pool_forward(z, gamma, beta, eps, y, mean, var) -> tuple:
+class BlockCache(NamedTuple):
+    """What :func:`bn_relu_pool_backward` needs from the forward pass, for some channels."""
+
+    z: np.ndarray  # (n, 4, M) the centred convolution output, z - mean; backward overwrites it with dz
+    v: np.ndarray  # sign(scale) * z: the values pooled (z itself when every scale is positive)
+    v_max: np.ndarray  # (n, M) the largest v of each window
+    mask: np.ndarray  # (n, M) where the ReLU let the output through
+    inv_std: np.ndarray  # 1 / sqrt(var + eps) per channel
+    scale: np.ndarray  # gamma * inv_std per channel
+    sign: np.ndarray  # sign(scale) per channel
+
+
+def _bn_relu_pool_forward(z, gamma, beta, eps, y, mean, var) -> BlockCache:
     """:func:`bn_relu_pool_forward` for some channels, into ``y``, ``mean`` and ``var``; returns the cache."""
-    O = z.shape[0]
-    zc = z.reshape(O, -1)
-    m = zc.shape[1]
-    mean[:] = (zc @ np.ones(m, dtype=z.dtype)) / m
-    zc -= mean[:, None]
-    var[:] = _vecdot(zc, zc) / m if _vecdot is not None else np.einsum("cm,cm->c", zc, zc) / m
+    z3 = z.reshape(1, z.shape[0], -1)  # (1, n, 4*M): the channels in the middle, as channel_sum expects
+    m = z3.shape[2]
+    mean[:] = channel_sum(z3) / m
+    z3 -= mean[:, None]
+    var[:] = channel_dot(z3, z3) / m  # biased variance, as batch norm normalises with
     inv_std = (1.0 / np.sqrt(var + eps)).astype(z.dtype)
     scale = gamma * inv_std
-    v, pooled, mask, sign = pool_scale_relu(z, scale, beta, out=y)
-    return z, v, pooled, mask, inv_std, scale, sign
+    v, v_max, mask, sign = pool_scale_relu(z, scale, beta, out=y)
+    return BlockCache(z, v, v_max, mask, inv_std, scale, sign)
 
 
 def pool_scale_relu(z: np.ndarray, scale: np.ndarray, shift: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, ...]:
     """``out = relu(max-pool(scale * z + shift))`` per channel of ``z`` (O, 4, M) in pooling-phase order, pooling first.
 
-    Max-pooling commutes with an increasing map, so the block pools ``sign(scale) * z``
-    and scales only the winners. Returns, for the backward pass, the values pooled,
-    the pooled array, the ReLU's mask and sign(scale).
+    Max-pooling commutes with an increasing map, so the block pools ``v = sign(scale) * z``
+    and scales only the winners. Returns, for the backward pass, v, the largest v of
+    each window, the ReLU's mask and sign(scale).
     """
     sign = np.sign(scale)
     v = z if (sign > 0).all() else z * sign[:, None, None]
-    pooled = np.maximum(v[:, 0], v[:, 1])
-    np.maximum(pooled, np.maximum(v[:, 2], v[:, 3]), out=pooled)
-    y = np.multiply(pooled, np.abs(scale)[:, None], out=out)
+    v_max = np.maximum(v[:, 0], v[:, 1])
+    np.maximum(v_max, np.maximum(v[:, 2], v[:, 3]), out=v_max)
+    y = np.multiply(v_max, np.abs(scale)[:, None], out=out)
     y += shift[:, None]
     mask = y > 0
     np.maximum(y, y.dtype.type(0), out=y)
-    return v, pooled, mask, sign
+    return v, v_max, mask, sign
 
 
 def bn_relu_pool_backward(dy: np.ndarray, caches: list) -> tuple[np.ndarray, np.ndarray]:
     """Gradients of :func:`bn_relu_pool_forward`: dgamma and dbeta; dz (O, 4, M) is written over ``z``."""
     parts = [_bn_relu_pool_backward(dy[sl], cache) for sl, cache in caches]
-    return np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def _bn_relu_pool_backward(dy: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    zc, v, pooled, mask, inv_std, scale, sign = cache
+def _bn_relu_pool_backward(dy: np.ndarray, cache: BlockCache) -> tuple[np.ndarray, np.ndarray]:
+    zc, v, v_max, mask, inv_std, scale, sign = cache
     m = zc[0].size
     g = np.multiply(dy, mask)  # through the ReLU
     dbeta = g @ np.ones(g.shape[1], dtype=g.dtype)
-    x_win = pooled if v is zc else pooled * sign[:, None]  # the centred value of each window's winner
-    if v is not zc and (sign == 0).any():  # gamma = 0: every entry ties, the first one wins
+    flipped = v is not zc  # some scale is not positive: v = sign * zc
+    x_win = v_max * sign[:, None] if flipped else v_max  # the centred value of each window's winner
+    if flipped and (sign == 0).any():  # gamma = 0: every entry ties, the first one wins
         x_win[sign == 0] = zc[sign == 0, 0]
-    dgamma = (_vecdot(g, x_win) if _vecdot is not None else np.einsum("cm,cm->c", g, x_win)) * inv_std
+    dgamma = channel_dot(g[None], x_win[None]) * inv_std  # sum(dy * xhat) over the winners
     # dz = scale * (scatter(g) - mean(dy) - xhat * mean(dy * xhat)), means over all m values
     c1 = (scale * inv_std * (dgamma / m)).astype(zc.dtype)
     c0 = (-scale * (dbeta / m)).astype(zc.dtype)
-    # each window's gradient goes to its first maximum (row-major), found again by comparing with the output
-    wins = [np.equal(v[:, 0], pooled)]
+    # each window's gradient goes to its first maximum (row-major), found again by comparing with v_max
+    wins = [np.equal(v[:, 0], v_max)]
     taken = wins[0].copy()
     for k in (1, 2):
-        w = np.equal(v[:, k], pooled)
-        np.greater(w, taken, out=w)  # w and not taken: ties go to the first maximum only
-        taken |= w
-        wins.append(w)
+        win = np.equal(v[:, k], v_max)
+        np.greater(win, taken, out=win)  # win and not taken: ties go to the first maximum only
+        taken |= win
+        wins.append(win)
     wins.append(np.logical_not(taken, out=taken))
     g *= scale[:, None]
     dz = zc  # the centred input is not needed any more: its memory takes the gradient
@@ -786,4 +794,4 @@ def _bn_relu_pool_backward(dy: np.ndarray, cache: tuple) -> tuple[np.ndarray, np
     for k in range(4):
         np.multiply(g, wins[k], out=part)
         dz[:, k] += part
-    return dz, dgamma, dbeta
+    return dgamma, dbeta

@@ -44,7 +44,8 @@ class _Runner:
     """
 
     def __init__(self, model: Layer, inference: bool = False) -> None:
-        """``inference=True``: a runner for :func:`evaluate` and :func:`predict`, which never call ``backward``."""
+        """``inference=True``: a runner for :func:`evaluate` and :func:`predict`; its fused blocks
+        also run fused with ``training=False``, and refuse ``backward``."""
         V.each_layer_once(model)
         self.model = model
         self.steps = self._plan(model, inference)
@@ -69,9 +70,11 @@ class _Runner:
         steps: list[Any] = []
         i = 0
         while i < len(layers):
-            blocks = []
-            while _ConvBlocks.block_at(layers, i) is not None:
-                blocks.append(_ConvBlocks.block_at(layers, i))
+            blocks = []  # consecutive blocks, each reading the channels the previous one makes
+            while (block := _ConvBlocks.block_at(layers, i)) is not None and (
+                not blocks or block[0].in_channels == blocks[-1][0].out_channels
+            ):
+                blocks.append(block)
                 i += 4
             if blocks:
                 steps.append(_ConvBlocks(blocks, inference))
@@ -137,7 +140,9 @@ class _ConvBlocks:
         self.inference = inference  # for evaluation only: training=False runs fused too, and backward is refused
         # layer by layer, with the runner's ReLU/max-pool swap (bit-for-bit the layers' numbers)
         self.layer_steps = [layer for conv, bn, relu, pool in blocks for layer in (conv, bn, pool, relu)]
-        self._fused: list[tuple] | None = None
+        self._fused: list[tuple] | None = None  # the caches of the last fused forward, until its backward
+        self._layers_ran = False  # whether the last forward ran layer by layer
+        self._out_shape: tuple[int, ...] = ()
         self._work: dict[str, np.ndarray] = {}
 
     def _buffer(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -160,13 +165,13 @@ class _ConvBlocks:
             return None
         return conv, bn, block[2], pool
 
-    def _pads(self, x: Any, training: Any) -> list[tuple[int, int]] | None:
-        """Each block's (top, left) padding if the blocks can run fused on ``x``, else None."""
+    def _fusion_pads(self, x: Any, training: Any) -> list[tuple[int, int]] | None:
+        """Each block's (top, left) padding if the blocks can run fused on ``x``, else None (run the layers)."""
         first = self.blocks[0][0]
         dtype = first.params["W"].dtype
-        if not (training is True or (training is False and self.inference)):
+        if not isinstance(training, (bool, np.bool_)) or not (training or self.inference):
             return None
-        if not isinstance(x, np.ndarray) or x.ndim != 4 or x.dtype != dtype:
+        if not isinstance(x, np.ndarray) or x.ndim != 4 or x.dtype.kind != "f":
             return None
         N, C, H, W = x.shape
         f = 2 ** len(self.blocks)
@@ -187,52 +192,53 @@ class _ConvBlocks:
         return pads
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        pads = self._pads(x, training)
+        pads = self._fusion_pads(x, training)
+        self._fused, self._layers_ran = None, pads is None
         if pads is None:
-            self._fused = None
             for layer in self.layer_steps:
                 x = layer.forward(x, training=training)
             return x
         V.check_finite_layer_input(x, "x", "Conv2d.forward")
         N, _, H, W = x.shape
-        f = 2 ** len(self.blocks)
-        h, caches = x, []
+        f = 2 ** len(self.blocks)  # the first block's phases: each block pools away a factor 2
+        out, caches = x.astype(self.blocks[0][0].params["W"].dtype, copy=False), []
         for k, ((conv, bn, _, _), (t, l)) in enumerate(zip(self.blocks, pads)):
             w = conv.params["W"]
             O, C, kh, kw = w.shape
             cols = self._buffer(f"cols{k}", (C * kh * kw, N * H * W), w.dtype)
             if k == 0:  # the images, (N, C, H, W)
-                K.im2col_phases_from_image(x, kh, kw, t, l, f, out=cols)
+                K.im2col_phases_from_image(out, kh, kw, t, l, f, out=cols)
             else:  # the previous block's output, already in f x f phases
-                K.im2col_phases(h.reshape(C, f * f, -1), f, N, H, W, kh, kw, t, l, out=cols)
+                K.im2col_phases(out.reshape(C, f * f, -1), f, N, H, W, kh, kw, t, l, out=cols)
+            # z = W @ cols, (O, 4 * M), without the bias: batch norm subtracts the mean, which holds it
             z = np.matmul(w.reshape(O, C * kh * kw), cols, out=self._buffer(f"z{k}", (O, N * H * W), w.dtype))
-            # z: (O, 4 * M), without the bias: batch norm removes it
-            if not training:  # batch norm with the running statistics is a fixed affine map
+            if training:
+                out, cache, mean, var = K.bn_relu_pool_forward(z.reshape(O, 4, -1), bn.params["gamma"], bn.params["beta"], bn.eps)
+                bn.update_running_stats(mean + conv.params["b"], var, z.shape[1])
+                caches.append((cols, z, cache, (C, H, W), (t, l), f))
+            else:  # batch norm with the running statistics is a fixed affine map; here the bias counts
                 scale = (bn.params["gamma"] / np.sqrt(bn.running_var + bn.eps)).astype(w.dtype)
                 shift = bn.params["beta"] + (conv.params["b"] - bn.running_mean) * scale
-                h = np.empty((O, z.shape[1] // 4), dtype=w.dtype)
+                out = np.empty((O, z.shape[1] // 4), dtype=w.dtype)
                 for sl in K.channel_chunks(z):
-                    K.pool_scale_relu(z[sl].reshape(-1, 4, h.shape[1]), scale[sl], shift[sl], out=h[sl])
-                H, W, f = H // 2, W // 2, f // 2
-                continue
-            h, cache, mean, var = K.bn_relu_pool_forward(z.reshape(O, 4, -1), bn.params["gamma"], bn.params["beta"], bn.eps)
-            bn.update_running_stats(mean + conv.params["b"], var, z.shape[1])
-            caches.append((cols, z, cache, (C, H, W), (t, l), f))
+                    K.pool_scale_relu(z[sl].reshape(-1, 4, out.shape[1]), scale[sl], shift[sl], out=out[sl])
             H, W, f = H // 2, W // 2, f // 2
         self._fused = caches if training else None
-        self._out_shape = (N, h.shape[0], H, W)
-        return h.reshape(-1, H, W, N).transpose(3, 0, 1, 2)  # (O, H, W, N) in memory, NCHW view
+        self._out_shape = (N, out.shape[0], H, W)
+        return out.reshape(-1, H, W, N).transpose(3, 0, 1, 2)  # (O, H, W, N) in memory, NCHW view
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         if self.inference:
             raise RuntimeError("_ConvBlocks.backward: this runner was built for evaluation (inference=True), not training")
-        if self._fused is None:
+        if self._layers_ran:
             for layer in self.layer_steps[::-1]:
                 dy = layer.backward(dy)
             return dy
-        caches, self._fused = self._fused, None
+        if self._fused is None:  # its memory now holds the gradients: one backward per forward
+            raise RuntimeError("_ConvBlocks.backward: call forward(x, training=True) before each backward")
         dy = V.upstream_gradient(dy, self._out_shape, "MaxPool2d.backward", check=False)
         V.check_finite_layer_input(dy, "dy", "MaxPool2d.backward")
+        caches, self._fused = self._fused, None
         N, O = self._out_shape[:2]
         d = dy.astype(self.blocks[-1][0].params["W"].dtype, copy=False).transpose(1, 2, 3, 0).reshape(O, -1)
         for k in range(len(self.blocks) - 1, -1, -1):

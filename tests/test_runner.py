@@ -257,12 +257,14 @@ def test_fused_conv_blocks_in_float32_and_a_batch_of_one():
     [
         ("sizes the two poolings do not halve exactly", (2, 2, 10, 8), True),
         ("evaluation", (2, 2, 12, 8), False),
-        ("another dtype than the weights", (2, 2, 12, 8), True),
+        ("integer images (the layers convert them)", (2, 2, 12, 8), True),
     ],
 )
 def test_fused_conv_blocks_fall_back_to_the_layers_bit_for_bit(why, x_shape, training):
     rng = np.random.default_rng(2)
-    x = rng.normal(size=x_shape).astype(np.float32 if "dtype" in why else np.float64)
+    x = rng.normal(size=x_shape)
+    if "integer" in why:
+        x = rng.integers(0, 5, size=x_shape)
     fused, ref = blocks_model(hw=(12, 8)), blocks_model(hw=(12, 8))
     if x_shape[2] == 10:
         fused.layers[-1] = c.Linear(5 * 2 * 2, 4, seed=3).astype(np.float64)
@@ -295,6 +297,47 @@ def test_evaluate_and_predict_run_the_blocks_fused_with_the_running_statistics(g
     np.testing.assert_allclose(c.predict(model, x, return_probs=True), c.softmax(model.forward(x, training=False), axis=1), rtol=1e-10)
     with pytest.raises(RuntimeError, match="built for evaluation"):
         runner.backward(np.ones_like(y))
+
+
+def test_fused_conv_blocks_convert_the_input_to_the_weights_dtype_as_conv2d_does():
+    x = np.random.default_rng(6).normal(size=(3, 2, 12, 8)).astype(np.float32)  # float32 images, float64 model
+    fused, ref = blocks_model(), blocks_model()
+    runner = _Runner(fused)
+    y = runner.forward(x, training=True)
+    assert runner.steps[0]._fused is not None and y.dtype == np.float64
+    np.testing.assert_allclose(y, ref.forward(x, training=True), rtol=1e-10, atol=1e-12)
+
+
+def test_blocks_whose_channels_do_not_chain_give_the_layers_error():
+    # the second conv expects 2 channels, the first block makes 4: the layers' message, never a broadcasting error
+    def block(c_in, c_out, seed):
+        return [c.Conv2d(c_in, c_out, 3, padding=1, seed=seed), c.BatchNorm2d(c_out), c.ReLU(), c.MaxPool2d(2)]
+
+    model = c.Sequential(*block(1, 4, 0), *block(2, 5, 1), c.Flatten(), c.Linear(20, 3, seed=2))
+    x = np.random.default_rng(7).normal(size=(8, 1, 8, 8)).astype(np.float32)
+    y = np.arange(8) % 3
+    message = r"Conv2d.forward: this layer expects 2 input channel\(s\), but x has 4"
+    with pytest.raises(ValueError, match=message):
+        c.evaluate(model, x, y)
+    with pytest.raises(ValueError, match=message):
+        c.fit(model, x, y, epochs=1, progress=False)
+
+
+def test_a_fused_backward_keeps_its_forward_until_it_succeeds_and_runs_once():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(2, 2, 12, 8))
+    model, ref = blocks_model(), blocks_model()
+    runner = _Runner(c.Sequential(*model.layers[:5]))  # the two blocks alone
+    y = runner.forward(x, training=True)
+    with pytest.raises(ValueError, match=r"MaxPool2d.backward: .*dy"):
+        runner.backward(np.ones((2, 5, 3, 3)))
+    dy = rng.normal(size=y.shape)
+    dx = runner.backward(dy)  # the forward pass was kept: the right gradient
+    ref_net = c.Sequential(*ref.layers[:5])
+    ref_net.forward(x, training=True)
+    np.testing.assert_allclose(dx, ref_net.backward(dy), rtol=1e-9, atol=1e-12)
+    with pytest.raises(RuntimeError, match="call forward.* before each backward"):
+        runner.backward(dy)  # its memory now holds gradients
 
 
 def test_only_exact_conv_blocks_are_fused():
