@@ -715,6 +715,15 @@ def bn_relu_pool_forward(
     return y, caches, mean, var
 
 
+def bn_relu_pool_inference(z: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Batch norm with fixed statistics (``scale * z + shift`` per channel), ReLU and 2x2 max-pool of a
+    convolution's output ``z`` (O, 4, M) in pooling-phase order: the pooled output (O, M), for evaluation."""
+    y = np.empty((z.shape[0], z.shape[2]), dtype=z.dtype)
+    for sl in channel_chunks(z):
+        pool_scale_relu(z[sl], scale[sl], shift[sl], out=y[sl])
+    return y
+
+
 class BlockCache(NamedTuple):
     """What :func:`bn_relu_pool_backward` needs from the forward pass, for some channels."""
 
@@ -768,7 +777,7 @@ def _bn_relu_pool_backward(dy: np.ndarray, cache: BlockCache) -> tuple[np.ndarra
     zc, v, v_max, mask, inv_std, scale, sign = cache
     m = zc[0].size
     g = np.multiply(dy, mask)  # through the ReLU
-    dbeta = g @ np.ones(g.shape[1], dtype=g.dtype)
+    dbeta = channel_sum(g[None])
     flipped = v is not zc  # some scale is not positive: v = sign * zc
     x_win = v_max * sign[:, None] if flipped else v_max  # the centred value of each window's winner
     if flipped and (sign == 0).any():  # gamma = 0: every entry ties, the first one wins

@@ -131,8 +131,9 @@ class _ConvBlocks:
     larger. With ``training=False`` the blocks run fused only for :func:`evaluate`
     and :func:`predict` (``inference=True``), which never go backward. Anything else
     runs layer by layer, as the plain runner does: evaluation in a training runner,
-    sizes that the pooling does not halve exactly, or an input whose dtype differs
-    from the weights'.
+    sizes that the pooling does not halve exactly, an input that is not an array of
+    floats (the layers convert it; other floats are converted to the weights' dtype
+    here, as Conv2d does), or layers whose arrays differ in dtype.
     """
 
     def __init__(self, blocks: list[tuple[Conv2d, BatchNorm2d, ReLU, MaxPool2d]], inference: bool = False) -> None:
@@ -219,9 +220,7 @@ class _ConvBlocks:
             else:  # batch norm with the running statistics is a fixed affine map; here the bias counts
                 scale = (bn.params["gamma"] / np.sqrt(bn.running_var + bn.eps)).astype(w.dtype)
                 shift = bn.params["beta"] + (conv.params["b"] - bn.running_mean) * scale
-                out = np.empty((O, z.shape[1] // 4), dtype=w.dtype)
-                for sl in K.channel_chunks(z):
-                    K.pool_scale_relu(z[sl].reshape(-1, 4, out.shape[1]), scale[sl], shift[sl], out=out[sl])
+                out = K.bn_relu_pool_inference(z.reshape(O, 4, -1), scale, shift)
             H, W, f = H // 2, W // 2, f // 2
         self._fused = caches if training else None
         self._out_shape = (N, out.shape[0], H, W)
@@ -251,7 +250,7 @@ class _ConvBlocks:
             dz = z  # bn_relu_pool_backward wrote the gradient over z
             # blocks of 2048 (not the layers' 4096): measured 0.48 ms instead of 0.9 for (9, 50176) @ (50176, 32)
             dw = K.matmul_long_inner(cols, dz.T, block=2048).T
-            conv.grads = {"W": dw.reshape(w.shape), "b": dz @ np.ones(dz.shape[1], dtype=dz.dtype)}
+            conv.grads = {"W": dw.reshape(w.shape), "b": K.channel_sum(dz[None])}
             if k == 0 and not conv.needs_input_grad:
                 return None
             dcols = np.matmul(w.reshape(O, C * kh * kw).T, dz, out=cols)  # the columns are not needed any more
