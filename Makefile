@@ -16,6 +16,8 @@
 # Both lab and test create a virtual environment in .venv (override with VENV=...) and install into it the
 # exact versions of requirements/lock.txt (hash-checked), then cnnlib itself; the install is redone only when
 # the lock or pyproject.toml changes. make test also installs Playwright, from requirements/browser.txt.
+# The installer is uv (PyPI's uv, itself hash-checked from requirements/uv.txt, in build/tools); INSTALLER=pip
+# uses pip instead, for the same files and hashes.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -57,9 +59,14 @@ PARALLEL = $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadscope,)
 # make grade: the notebook(s) to grade, and the grader's options (a score below full is not a make error).
 NB ?=
 GRADE_FLAGS ?= --exit-zero
-# make lock: uv (from PyPI, in build/tools) resolves pyproject.toml for every platform, Python 3.11 and newer.
-UV_VERSION ?= 0.13.9
+# The installer of make setup: uv (from PyPI into build/tools, the version and hashes of requirements/uv.txt)
+# installs the hash-checked lock in about 5 s where pip takes about 40 (2-core machine, nothing cached).
+# make setup INSTALLER=pip uses pip, in the environment itself, for the same files and hashes.
+INSTALLER ?= uv
+UV_LOCK := requirements/uv.txt
 UV := build/tools/bin/uv
+INSTALL = $(if $(filter pip,$(INSTALLER)),$(BIN)/python -m pip install,$(UV) pip install --python $(BIN)/python)
+# make lock: uv also resolves pyproject.toml for every platform, Python 3.11 and newer.
 LOCK_FLAGS = --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock' --quiet \
              $(if $(UPGRADE),--upgrade,)
 # make test-latest: its throwaway environment.
@@ -69,16 +76,17 @@ LATEST ?= build/latest
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@if [ "$(INSTALLER)" != pip ]; then $(MAKE) --no-print-directory $(UV); fi
+	$(PYTHON) -m venv $(if $(filter pip,$(INSTALLER)),,--without-pip) $(VENV)
+	$(INSTALL) --quiet --require-hashes -r $(LOCK)
+	$(INSTALL) --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 setup: $(STAMP)
 
 # Playwright from PyPI drives Debian's chromium package; Playwright's own browser download is never used.
 $(BROWSER_STAMP): $(STAMP) $(BROWSER_LOCK)
-	$(BIN)/python -m pip install --quiet --require-hashes -r $(BROWSER_LOCK)
+	$(INSTALL) --quiet --require-hashes -r $(BROWSER_LOCK)
 	@touch $(BROWSER_STAMP)
 
 browser-setup: $(BROWSER_STAMP)
@@ -101,7 +109,7 @@ browser-setup: $(BROWSER_STAMP)
 # The book: Sphinx with MyST-NB renders the stored, nbval-validated notebooks without running them
 # (tools/book/conf.py); MathJax and the ipywidgets HTML manager are copied into the site from npm.
 $(BOOK_STAMP): $(STAMP) $(BOOK_LOCK)
-	$(BIN)/python -m pip install --quiet --require-hashes -r $(BOOK_LOCK)
+	$(INSTALL) --quiet --require-hashes -r $(BOOK_LOCK)
 	@touch $(BOOK_STAMP)
 
 $(BOOK_NODE): tools/book/package.json tools/book/package-lock.json
@@ -150,11 +158,13 @@ grade: setup
 test: setup $(BROWSER_STAMP) book-setup
 	$(BIN)/python -m pytest $(NBVAL) $(PARALLEL) $(PYTEST_ARGS)
 
-$(UV):
+$(UV): $(UV_LOCK)
 	$(PYTHON) -m venv build/tools
-	build/tools/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	build/tools/bin/python -m pip install --quiet --require-hashes -r $(UV_LOCK)
+	@touch $(UV)
 
 lock: $(UV)
+	$(UV) pip compile $(LOCK_FLAGS) requirements/uv.in -o $(UV_LOCK)
 	$(UV) pip compile $(LOCK_FLAGS) pyproject.toml requirements/build.in -o $(LOCK)
 	$(UV) pip compile $(LOCK_FLAGS) --extra browser -c $(LOCK) pyproject.toml requirements/build.in -o $(BROWSER_LOCK)
 	$(UV) pip compile $(LOCK_FLAGS) --extra book -c $(LOCK) pyproject.toml requirements/build.in -o $(BOOK_LOCK)

@@ -153,9 +153,21 @@ def test_the_book_lock_is_the_lock_plus_the_book_packages():
 def test_makefile_installs_from_the_lock():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^\$\(STAMP\): pyproject.toml \$\(LOCK\)$", makefile, re.M)  # redone when either changes
-    assert "pip install --quiet --require-hashes -r $(LOCK)" in makefile
-    assert "pip install --quiet --no-deps --no-build-isolation -e ." in makefile
-    assert "pip install --quiet --require-hashes -r $(BROWSER_LOCK)" in makefile
+    assert "$(INSTALL) --quiet --require-hashes -r $(LOCK)" in makefile
+    assert "$(INSTALL) --quiet --no-deps --no-build-isolation -e ." in makefile
+    assert "$(INSTALL) --quiet --require-hashes -r $(BROWSER_LOCK)" in makefile
+    assert "$(INSTALL) --quiet --require-hashes -r $(BOOK_LOCK)" in makefile
+    # the installer: uv by default, pip on request, both into the environment and hash-checked
+    install = re.search(r"^INSTALL = (.*)$", makefile, re.M).group(1)
+    assert install == "$(if $(filter pip,$(INSTALLER)),$(BIN)/python -m pip install,$(UV) pip install --python $(BIN)/python)"
+    assert re.search(r"^INSTALLER \?= uv$", makefile, re.M)
+    # uv itself: the exact version of requirements/uv.in, every file hash-checked
+    assert re.search(r"^\$\(UV\): \$\(UV_LOCK\)$", makefile, re.M)
+    assert "pip install --quiet --require-hashes -r $(UV_LOCK)" in makefile
+    uv_lock = (ROOT / "requirements" / "uv.txt").read_text()
+    (pin,) = re.findall(r"^uv==\S+", (ROOT / "requirements" / "uv.in").read_text(), re.M)
+    assert re.search(rf"^{re.escape(pin)} \\$", uv_lock, re.M), f"requirements/uv.txt does not pin {pin}: run make lock"
+    assert uv_lock.count("--hash=sha256:") >= 10 and re.findall(r"^\w\S*==", uv_lock, re.M) == ["uv=="]
     assert "--upgrade pip" not in makefile.split("test-latest:")[0]  # nothing unpinned before make test-latest
     assert re.search(r"^lock: ", makefile, re.M) and "--generate-hashes" in makefile
     assert re.search(r"^test-latest:", makefile, re.M)
