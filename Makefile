@@ -56,6 +56,15 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanit
 # make test JOBS=1 runs everything in this one process.
 JOBS ?= 2
 PARALLEL = $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadscope,)
+# OpenBLAS's helper threads spin after each matrix product, waiting for the next, for up to 2^28 cycles (about
+# 0.1 s) before they sleep: on the very core another program needs. Beside one busy process an epoch of
+# python -m cnnlib.train took 2.4-2.9 times as long as alone with 2 threads. Everything make starts (JupyterLab
+# and its kernels, make train, make grade, the tests) lets them spin 2^16 cycles (about 25 us) instead: 1.25-1.35
+# times as long beside a busy process, about 5% slower alone (README, "On a busy machine"). OpenBLAS reads it
+# when NumPy starts; the numbers a run computes do not depend on it. Set it yourself to override it
+# (make lab OPENBLAS_THREAD_TIMEOUT=28 is OpenBLAS's default).
+OPENBLAS_THREAD_TIMEOUT ?= 16
+export OPENBLAS_THREAD_TIMEOUT
 # make grade: the notebook(s) to grade, and the grader's options (a score below full is not a make error).
 NB ?=
 GRADE_FLAGS ?= --exit-zero

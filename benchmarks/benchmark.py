@@ -224,6 +224,9 @@ def print_machine(worker: "TorchWorker | None") -> None:
         print(f"torch: not used ({TORCH_MISSING}); install torch==2.13.0 (CPU build) to compare")
     print(f"threads pinned to {ARGS.threads}: " + ", ".join(f"{v}={os.environ[v]}" for v in THREAD_VARS)
           + (f", torch.set_num_threads({ARGS.threads})" if worker is not None else ""))
+    spin = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+    print(f"OpenBLAS helper threads spin {'2^' + spin + ' cycles (OPENBLAS_THREAD_TIMEOUT)' if spin else 'up to 2^28 cycles (its default)'}"
+          " after each product; everything make starts sets OPENBLAS_THREAD_TIMEOUT=16 (see the Makefile)")
     print(PEAK_NOTE)
     print(f"one training step of mnist_cnn at batch {ARGS.batch_size}: {MACS / 1e6:.1f} million multiply-adds "
           f"(forward, weight gradients, input gradients but the first layer's)")

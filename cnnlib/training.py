@@ -272,12 +272,17 @@ def fit(
         training fast when other programs compete for the cores: a step of a
         small network is a few dozen short matrix products, and the threads meet
         at the end of each one, so when another program holds a core one thread
-        waits for it at every meeting (on 2 cores with ``mnist_cnn``: 15 ms per
-        step alone, 95 ms beside other programs, 19 ms with one thread). fit never
+        waits for it at every meeting (on 2 cores with ``mnist_cnn``, beside one
+        busy process: epochs 2.6 to 2.9 times as long as alone with two threads,
+        1.0 to 1.1 times with one; README, "Speed"). fit never
         changes the count on its own, because OpenBLAS may add up a product in
         another order with another count (e.g. (64, 784) @ (784, 128) differs in
         the last bits), and a run's numbers must not depend on how busy the
-        machine was.
+        machine was. Keeping both threads, the environment variable
+        ``OPENBLAS_THREAD_TIMEOUT=16`` (read when NumPy starts; the course's
+        ``make`` commands set it) makes OpenBLAS's helper threads sleep instead of
+        spinning between products: 1.3x beside a busy process instead of 2.6x,
+        about 5% slower alone (README, "On a busy machine").
 
     Returns
     -------

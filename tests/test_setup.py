@@ -122,6 +122,27 @@ def test_make_grade_grades_your_copy_when_you_have_one(fake_setup):
 
 
 @needs_make
+def test_make_starts_python_with_a_short_openblas_spin(fake_setup):
+    """make train, make grade and make lab (JupyterLab, hence its kernels) run with OPENBLAS_THREAD_TIMEOUT=16,
+    unless it is already set: on a busy machine OpenBLAS's helper threads then sleep instead of spinning."""
+    for name in ("python", "jupyter"):
+        (fake_setup / ".venv" / "bin" / name).write_text(f'#!/bin/sh\necho "{name} $* timeout=$OPENBLAS_THREAD_TIMEOUT"\n')
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+
+    def run(*args: str, **extra: str) -> str:
+        res = subprocess.run([MAKE, "--no-print-directory", "-C", str(fake_setup), *args], capture_output=True,
+                             text=True, timeout=60, env={**env, **extra})
+        assert res.returncode == 0, res.stderr
+        return res.stdout
+
+    assert "python -m cnnlib.train timeout=16" in run("train")
+    assert "python -m cnnlib.grade --exit-zero x.ipynb timeout=16" in run("grade", "NB=x.ipynb")
+    assert "timeout=16" in run("lab", "PYTHON=true").splitlines()[-1]
+    assert "python -m cnnlib.train timeout=28" in run("train", OPENBLAS_THREAD_TIMEOUT="28")  # yours is kept
+    assert "python -m cnnlib.train timeout=20" in run("train", "OPENBLAS_THREAD_TIMEOUT=20")
+
+
+@needs_make
 def test_make_lab_makes_work_trusts_the_course_and_opens_notebook_01(fake_setup):
     for rel in ("notebooks/01_why_convolutions.ipynb", "exercises/01_convolution.ipynb",
                 "exercises/solutions/01_convolution.ipynb"):
