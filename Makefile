@@ -10,8 +10,9 @@
 #   make pdf   - the whole book as one PDF, build/book/cnnlib-course.pdf (prints the website in Chromium)
 #   make book-setup - the book's packages: requirements/book.txt (Sphinx, MyST-NB, sphinx-book-theme, pypdf)
 #                and tools/book's npm packages (MathJax, the ipywidgets HTML manager); make test runs it
-#   make lock  - re-resolve requirements/lock.txt (and browser.txt) after a change of pyproject.toml;
-#                make lock UPGRADE=1 moves every pin to the newest release
+#   make lock  - re-resolve requirements/lock.txt (and browser.txt, book.txt) after a change of pyproject.toml,
+#                and requirements/uv.txt from uv.in; make lock UPGRADE=1 moves every pin to the newest release
+#                (but uv's: to change uv, edit requirements/uv.in, then make lock)
 #   make test-latest - the tests in a throwaway environment of the newest releases (not part of make test)
 # Both lab and test create a virtual environment in .venv (override with VENV=...) and install into it the
 # exact versions of requirements/lock.txt (hash-checked), then cnnlib itself; the install is redone only when
@@ -58,8 +59,8 @@ JOBS ?= 2
 PARALLEL = $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadscope,)
 # OpenBLAS's helper threads spin after each matrix product, waiting for the next, for up to 2^28 cycles (about
 # 0.1 s) before they sleep: on the very core another program needs. Beside one busy process an epoch of
-# python -m cnnlib.train took 2.4-2.9 times as long as alone with 2 threads. Everything make starts (JupyterLab
-# and its kernels, make train, make grade, the tests) lets them spin 2^16 cycles (about 25 us) instead: 1.25-1.35
+# python -m cnnlib.train took 2.6-2.9 times as long as alone with 2 threads. Everything make starts (JupyterLab
+# and its kernels, make train, make grade, the tests) lets them spin 2^16 cycles (about 25 us) instead: 1.3-1.4
 # times as long beside a busy process, about 5% slower alone (README, "On a busy machine"). OpenBLAS reads it
 # when NumPy starts; the numbers a run computes do not depend on it. Set it yourself to override it
 # (make lab OPENBLAS_THREAD_TIMEOUT=28 is OpenBLAS's default).
@@ -69,9 +70,13 @@ export OPENBLAS_THREAD_TIMEOUT
 NB ?=
 GRADE_FLAGS ?= --exit-zero
 # The installer of make setup: uv (from PyPI into build/tools, the version and hashes of requirements/uv.txt)
-# installs the hash-checked lock in about 5 s where pip takes about 40 (2-core machine, nothing cached).
-# make setup INSTALLER=pip uses pip, in the environment itself, for the same files and hashes.
+# installs the hash-checked lock in about 5 s (10 s with uv's own install) where pip takes 35-45 s (2-core
+# machine, nothing cached). make setup INSTALLER=pip uses pip, in the environment itself, for the same files
+# and hashes; uv does not read pip's configuration (pip.conf, PIP_INDEX_URL), so a mirror or a company's
+# certificate set up for pip needs INSTALLER=pip or uv's own settings (UV_INDEX_URL, UV_NATIVE_TLS=1).
 INSTALLER ?= uv
+# Run first in every recipe that calls $(INSTALL): installs uv unless it is there (or INSTALLER=pip).
+NEED_UV = if [ "$(INSTALLER)" != pip ]; then $(MAKE) --no-print-directory -q $(UV) || $(MAKE) --no-print-directory $(UV); fi
 UV_LOCK := requirements/uv.txt
 UV := build/tools/bin/uv
 INSTALL = $(if $(filter pip,$(INSTALLER)),$(BIN)/python -m pip install,$(UV) pip install --python $(BIN)/python)
@@ -85,7 +90,7 @@ LATEST ?= build/latest
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
-	@if [ "$(INSTALLER)" != pip ]; then $(MAKE) --no-print-directory $(UV); fi
+	@$(NEED_UV)
 	$(PYTHON) -m venv $(if $(filter pip,$(INSTALLER)),,--without-pip) $(VENV)
 	$(INSTALL) --quiet --require-hashes -r $(LOCK)
 	$(INSTALL) --quiet --no-deps --no-build-isolation -e .
@@ -95,6 +100,7 @@ setup: $(STAMP)
 
 # Playwright from PyPI drives Debian's chromium package; Playwright's own browser download is never used.
 $(BROWSER_STAMP): $(STAMP) $(BROWSER_LOCK)
+	@$(NEED_UV)
 	$(INSTALL) --quiet --require-hashes -r $(BROWSER_LOCK)
 	@touch $(BROWSER_STAMP)
 
@@ -118,6 +124,7 @@ browser-setup: $(BROWSER_STAMP)
 # The book: Sphinx with MyST-NB renders the stored, nbval-validated notebooks without running them
 # (tools/book/conf.py); MathJax and the ipywidgets HTML manager are copied into the site from npm.
 $(BOOK_STAMP): $(STAMP) $(BOOK_LOCK)
+	@$(NEED_UV)
 	$(INSTALL) --quiet --require-hashes -r $(BOOK_LOCK)
 	@touch $(BOOK_STAMP)
 

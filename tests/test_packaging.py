@@ -164,6 +164,7 @@ def test_makefile_installs_from_the_lock():
     # uv itself: the exact version of requirements/uv.in, every file hash-checked
     assert re.search(r"^\$\(UV\): \$\(UV_LOCK\)$", makefile, re.M)
     assert "pip install --quiet --require-hashes -r $(UV_LOCK)" in makefile
+    assert "$(UV) pip compile $(LOCK_FLAGS) requirements/uv.in -o $(UV_LOCK)" in makefile.split("\nlock: ")[1]
     uv_lock = (ROOT / "requirements" / "uv.txt").read_text()
     (pin,) = re.findall(r"^uv==\S+", (ROOT / "requirements" / "uv.in").read_text(), re.M)
     assert re.search(rf"^{re.escape(pin)} \\$", uv_lock, re.M), f"requirements/uv.txt does not pin {pin}: run make lock"

@@ -122,6 +122,53 @@ def test_make_grade_grades_your_copy_when_you_have_one(fake_setup):
 
 
 @needs_make
+@pytest.mark.parametrize("stamp", ["out of date", "up to date"])
+def test_every_install_step_has_its_installer(fake_setup, stamp):
+    """uv is installed (from its hash-checked lock) before the first command that uses it: for the environment,
+    and for Playwright and the book's packages added to an environment set up earlier (by pip, or before uv);
+    INSTALLER=pip never needs it. Runs the real recipes with stand-ins for python3, the tools' python and uv."""
+    for rel in ("requirements/uv.txt", "requirements/browser.txt", "requirements/book.txt"):
+        shutil.copy2(ROOT / rel, fake_setup / rel)
+    if stamp == "out of date":
+        (fake_setup / ".venv" / ".installed").unlink()
+    python3 = fake_setup / "python3-stand-in"
+    python3.write_text(textwrap.dedent("""\
+        #!/bin/sh
+        echo "python3 $*"
+        if [ "$1 $2 $3" = "-m venv build/tools" ]; then
+            mkdir -p build/tools/bin
+            printf '#!/bin/sh\\necho "tools-python $*"\\n' > build/tools/bin/python
+            printf '#!/bin/sh\\necho "uv $*"\\n' > build/tools/bin/uv
+            chmod +x build/tools/bin/python build/tools/bin/uv
+        fi
+        """))
+    python3.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("INSTALLER", "MAKEFLAGS", "MAKELEVEL")}
+
+    def run(*args: str) -> list[str]:
+        res = subprocess.run([MAKE, "--no-print-directory", "-s", "-C", str(fake_setup), f"PYTHON={python3}", *args,
+                              ".venv/.installed-browser", ".venv/.installed-book"],
+                             capture_output=True, text=True, timeout=60, env=env)
+        assert res.returncode == 0, res.stderr
+        return res.stdout.splitlines()
+
+    wanted = ["lock.txt", "-e .", "browser.txt", "book.txt"] if stamp == "out of date" else ["browser.txt", "book.txt"]
+    lines = run("INSTALLER=pip")
+    assert not (fake_setup / "build").exists(), lines
+    pip = [line for line in lines if line.startswith("python -m pip install --quiet")]  # .venv/bin/python's stand-in
+    assert len(pip) == len(wanted) and all(w in line for w, line in zip(wanted, pip)), lines
+    for path in fake_setup.joinpath(".venv").glob(".installed-*"):
+        path.unlink()
+    if stamp == "out of date":
+        fake_setup.joinpath(".venv", ".installed").unlink()
+    lines = run()
+    bootstrap = lines.index("tools-python -m pip install --quiet --require-hashes -r requirements/uv.txt")
+    uses = [i for i, line in enumerate(lines) if line.startswith("uv pip install --python .venv/bin/python --quiet")]
+    assert len(uses) == len(wanted) and all(w in lines[i] for w, i in zip(wanted, uses)), lines
+    assert bootstrap < uses[0] and lines.count(lines[bootstrap]) == 1, lines  # once, before the first use
+
+
+@needs_make
 def test_make_starts_python_with_a_short_openblas_spin(fake_setup):
     """make train, make grade and make lab (JupyterLab, hence its kernels) run with OPENBLAS_THREAD_TIMEOUT=16,
     unless it is already set: on a busy machine OpenBLAS's helper threads then sleep instead of spinning."""
