@@ -72,9 +72,12 @@ GRADE_FLAGS ?= --exit-zero
 # The installer of make setup: uv (from PyPI into build/tools, the version and hashes of requirements/uv.txt)
 # installs the hash-checked lock in about 5 s (10 s with uv's own install) where pip takes 35-45 s (2-core
 # machine, nothing cached). make setup INSTALLER=pip uses pip, in the environment itself, for the same files
-# and hashes; uv does not read pip's configuration (pip.conf, PIP_INDEX_URL), so a mirror or a company's
-# certificate set up for pip needs INSTALLER=pip or uv's own settings (UV_INDEX_URL, UV_NATIVE_TLS=1).
+# and hashes; uv does not read pip's configuration (pip.conf, PIP_INDEX_URL), so a package mirror set up for
+# pip needs INSTALLER=pip or uv's own settings (UV_INDEX_URL).
 INSTALLER ?= uv
+# uv trusts the system's certificate store, as pip here does through its configuration: without it, uv
+# refuses a network whose proxy presents a company's certificate ("invalid peer certificate: UnknownIssuer").
+export UV_SYSTEM_CERTS ?= 1
 # Run first in every recipe that calls $(INSTALL): installs uv unless it is there (or INSTALLER=pip).
 NEED_UV = if [ "$(INSTALLER)" != pip ]; then $(MAKE) --no-print-directory -q $(UV) || $(MAKE) --no-print-directory $(UV); fi
 UV_LOCK := requirements/uv.txt

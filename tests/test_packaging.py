@@ -161,6 +161,8 @@ def test_makefile_installs_from_the_lock():
     install = re.search(r"^INSTALL = (.*)$", makefile, re.M).group(1)
     assert install == "$(if $(filter pip,$(INSTALLER)),$(BIN)/python -m pip install,$(UV) pip install --python $(BIN)/python)"
     assert re.search(r"^INSTALLER \?= uv$", makefile, re.M)
+    # uv trusts the system's certificates, as pip does here (a proxy's certificate: "UnknownIssuer" otherwise)
+    assert re.search(r"^export UV_SYSTEM_CERTS \?= 1$", makefile, re.M)
     # uv itself: the exact version of requirements/uv.in, every file hash-checked
     assert re.search(r"^\$\(UV\): \$\(UV_LOCK\)$", makefile, re.M)
     assert "pip install --quiet --require-hashes -r $(UV_LOCK)" in makefile
