@@ -620,6 +620,24 @@ def _shift_region(N: int, Hf: int, Wf: int, sh: int, sw: int) -> tuple[int, int,
     return off, lo, max(hi, lo)
 
 
+def _phase_copies(f: int, N: int, H: int, W: int, kh: int, kw: int, t: int, l: int) -> list[tuple]:
+    """The long copies of :func:`im2col_phases` (and adds of its adjoint :func:`col2im_phases`).
+
+    For each output phase (p_h, q_h, p_w, q_w) and kernel offset (i, j): the input phase
+    ``a`` read, the flat offset of its shift, and the range [lo, hi) of positions whose
+    shifted position is inside the array. As (i, j, p_h, p_w, q_h, q_w, a, off, lo, hi).
+    """
+    Hf, Wf = H // f, W // f
+    copies = []
+    for rh, i, ah, sh in _phase_offsets(f, kh, t):
+        ph, qh = _pool_order(rh, f)
+        for rw, j, aw, sw in _phase_offsets(f, kw, l):
+            pw, qw = _pool_order(rw, f)
+            off, lo, hi = _shift_region(N, Hf, Wf, sh, sw)
+            copies.append((i, j, ph, pw, qh, qw, ah * f + aw, off, lo, hi))
+    return copies
+
+
 def clear_phase_border(cols: np.ndarray, f: int, N: int, Hf: int, Wf: int, kh: int, kw: int, t: int, l: int) -> None:
     """Zero the entries of phase columns (C*kh*kw, ...) whose input pixel lies in the padding.
 
@@ -652,15 +670,10 @@ def im2col_phases(P: np.ndarray, f: int, N: int, H: int, W: int, kh: int, kw: in
     C = P.shape[0]
     g, Hf, Wf = f // 2, H // f, W // f
     L = N * Hf * Wf
-    shape = (C, kh, kw, 2, 2, g, g, L)
-    cols = out.reshape(shape)
-    for rh, i, ah, sh in _phase_offsets(f, kh, t):
-        ph, qh = _pool_order(rh, f)
-        for rw, j, aw, sw in _phase_offsets(f, kw, l):
-            pw, qw = _pool_order(rw, f)
-            off, lo, hi = _shift_region(N, Hf, Wf, sh, sw)
-            # entries outside [lo, hi) read beyond the batch: clear_phase_border zeroes them
-            cols[:, i, j, ph, pw, qh, qw, lo:hi] = P[:, ah * f + aw, lo + off : hi + off]
+    cols = out.reshape(C, kh, kw, 2, 2, g, g, L)
+    for i, j, ph, pw, qh, qw, a, off, lo, hi in _phase_copies(f, N, H, W, kh, kw, t, l):
+        # entries outside [lo, hi) read beyond the batch: clear_phase_border zeroes them
+        cols[:, i, j, ph, pw, qh, qw, lo:hi] = P[:, a, lo + off : hi + off]
     clear_phase_border(cols, f, N, Hf, Wf, kh, kw, t, l)
     return out
 
@@ -672,12 +685,8 @@ def col2im_phases(dcols: np.ndarray, C: int, f: int, N: int, H: int, W: int, kh:
     clear_phase_border(dcols, f, N, Hf, Wf, kh, kw, t, l)  # what came from the padding goes nowhere
     d = dcols.reshape(C, kh, kw, 2, 2, g, g, L)
     dP = np.zeros((C, f * f, L), dtype=dcols.dtype)
-    for rh, i, ah, sh in _phase_offsets(f, kh, t):
-        ph, qh = _pool_order(rh, f)
-        for rw, j, aw, sw in _phase_offsets(f, kw, l):
-            pw, qw = _pool_order(rw, f)
-            off, lo, hi = _shift_region(N, Hf, Wf, sh, sw)
-            dP[:, ah * f + aw, lo + off : hi + off] += d[:, i, j, ph, pw, qh, qw, lo:hi]
+    for i, j, ph, pw, qh, qw, a, off, lo, hi in _phase_copies(f, N, H, W, kh, kw, t, l):
+        dP[:, a, lo + off : hi + off] += d[:, i, j, ph, pw, qh, qw, lo:hi]
     return dP
 
 
