@@ -111,7 +111,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 import cnnlib as c  # noqa: E402
-from cnnlib.training import _Runner  # noqa: E402 - the training runner fit uses, timed step by step
+from cnnlib._runner import _ConvBlocks, _Runner  # noqa: E402 - the training runner fit uses, timed step by step
 
 import importlib.util  # noqa: E402
 import json  # noqa: E402
@@ -432,7 +432,7 @@ def layer_timings(x: np.ndarray, y: np.ndarray, worker: "TorchWorker | None") ->
     h, start = x, 0
     for s in runner.steps:
         out = s.forward(h, training=True)
-        if type(s).__name__ == "_ConvBlocks":
+        if isinstance(s, _ConvBlocks):
             dy = rng.normal(size=out.shape).astype(np.float32)
             t_f = best_of(lambda: s.forward(h, training=True), ARGS.repeats)
             t_b = best_of(lambda: (s.forward(h, training=True), s.backward(dy)), ARGS.repeats) - t_f
