@@ -56,3 +56,16 @@ def test_im2col_same_and_col2im_same_equal_the_padded_versions_bit_for_bit(kh, k
     dcols = rng.standard_normal(cols.shape).astype(np.float32)
     plain = K.unpad_last2(K.col2im(dcols.copy(), xp.shape, kh, kw, 1, 1, H, W), pads, "zeros")
     np.testing.assert_array_equal(K.col2im_same(dcols.copy(), (C, N, H, W), kh, kw, t, l), plain)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_sum_and_dot_equal_numpys_sums_with_one_shared_read_only_vector_of_ones(dtype):
+    a = np.random.default_rng(0).standard_normal((2, 3, 5001)).astype(dtype)
+    b = np.random.default_rng(1).standard_normal((2, 3, 5001)).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(K.channel_sum(a), a.sum(axis=(0, 2)), rtol=tol)
+    np.testing.assert_allclose(K.channel_dot(a, b), (a * b).sum(axis=(0, 2)), rtol=tol, atol=tol)
+    ones = K._ones(5001, np.dtype(dtype))
+    assert ones is K._ones(5001, np.dtype(dtype)) and ones.dtype == dtype and (ones == 1).all()
+    with pytest.raises(ValueError):
+        ones[0] = 2.0  # shared by every call: nobody may change it
