@@ -548,7 +548,7 @@ def train_runs() -> None:
                 print("  " + line)
         done = [line for line in stdout.splitlines() if line.startswith("done:")]
         acc = done[-1].split("test accuracy ")[1].split(" ")[0] if done else "?"
-        print(f"seed {seed}: wall time {wall:.1f} s, test accuracy {acc}, peak memory {peak_kb / 1024:.0f} MB", flush=True)
+        print(f"seed {seed}: wall time {wall:.1f} s, test accuracy {acc}, peak memory {peak_kb / 1024:.0f} MiB", flush=True)
     print(f"load average now: {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
 
 

@@ -195,7 +195,7 @@ def test_stubs_exit_one(graded):
 @pytest.mark.slow
 @needs_solutions
 def test_mnist_solution_beats_the_target():
-    """Trains the solution network for two epochs on all 60,000 images (about 25 s alone, 45 s in make test)."""
+    """Trains the solution network for two epochs on all 60,000 images (about 25 s alone, 25-30 s in make test)."""
     start = time.perf_counter()
     g = grade_notebook(SOLUTIONS / MNIST, cell_timeout=3600, notebook_timeout=3600)
     elapsed = time.perf_counter() - start

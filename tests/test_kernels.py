@@ -65,7 +65,13 @@ def test_channel_sum_and_dot_equal_numpys_sums_with_one_shared_read_only_vector_
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(K.channel_sum(a), a.sum(axis=(0, 2)), rtol=tol)
     np.testing.assert_allclose(K.channel_dot(a, b), (a * b).sum(axis=(0, 2)), rtol=tol, atol=tol)
-    ones = K._ones(5001, np.dtype(dtype))
-    assert ones is K._ones(5001, np.dtype(dtype)) and ones.dtype == dtype and (ones == 1).all()
-    with pytest.raises(ValueError):
-        ones[0] = 2.0  # shared by every call: nobody may change it
+    ones = K._ones(5001, dtype)
+    assert ones.shape == (5001,) and ones.dtype == dtype and (ones == 1).all()
+    assert np.shares_memory(ones, K._ones(17, dtype))  # one kept vector per dtype, its first n entries
+    longer = K._ones(6000, dtype)  # a longer one replaces it
+    assert longer.shape == (6000,) and np.shares_memory(longer, K._ones(5001, dtype)) and (longer == 1).all()
+    for v in (ones, longer):  # shared by every call: nobody may change it
+        with pytest.raises(ValueError):
+            v[0] = 2.0
+        with pytest.raises(ValueError):
+            v.flags.writeable = True
