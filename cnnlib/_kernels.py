@@ -265,7 +265,7 @@ def conv2d_backward(
     OH, OW = dy.shape[2], dy.shape[3]
     (t, b_), (l, r) = pads
     dy2 = dy.transpose(1, 0, 2, 3).reshape(O, N * OH * OW)  # (N, O, OH, OW) -> (O, N*OH*OW); free if dy is channel-first
-    db = dy2 @ np.ones(dy2.shape[1], dtype=dy2.dtype)  # row sums as one matrix-vector product (BLAS, faster than sum)
+    db = channel_sum(dy2[None])  # row sums as one matrix-vector product (BLAS, faster than sum)
     # Every position where the kernel was applied adds to dw. Computed as (cols @ dy2.T).T:
     # with both operands' long axis contiguous this is faster than dy2 @ cols.T.
     dw = matmul_long_inner(cols, dy2.T).T.reshape(w.shape)  # (C*kh*kw, O) -> (O, C*kh*kw) -> (O, C, kh, kw), a small copy
